@@ -1,0 +1,52 @@
+"""The database handle and the one transaction helper every unit of work goes through."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.db.engine import READ_ONLY_OPTION, create_engine
+
+
+class Database:
+    """Owns the engine. Services open units of work here; repositories only receive them."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: URL, *, echo: bool = False) -> Database:
+        return cls(create_engine(url, echo=echo))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        async with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only unit of work: a consistent snapshot that takes no write lock."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY_OPTION: True})
+            async with conn.begin():
+                yield conn
+
+    async def ping(self) -> None:
+        async with self.read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,66 @@
+"""Engine construction: one place that knows how each engine must be configured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+# Execution option a read-only unit of work sets, so SQLite opens a deferred transaction
+# instead of taking the write lock at BEGIN.
+READ_ONLY_OPTION = "eplan_read_only"
+
+
+def create_engine(url: URL, *, echo: bool = False) -> AsyncEngine:
+    if url.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(url, echo=echo)
+    return create_async_engine(
+        url,
+        echo=echo,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"server_settings": {"application_name": "engagement-plan-executor"}},
+    )
+
+
+def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
+    database = url.database
+    if database:
+        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        url,
+        echo=echo,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_size=5,
+        max_overflow=5,
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the driver so BEGIN is ours to choose below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A write transaction takes the lock at BEGIN: a deferred one that upgrades later can
+        # fail with SQLITE_BUSY at once, without honouring the busy timeout.
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
