@@ -1,0 +1,76 @@
+"""SQL for the users table. Receives a connection; never opens or commits a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.tables import users
+from app.domain.users import TelegramProfile, User
+
+
+def _to_user(row: Row[Any]) -> User:
+    m = row._mapping
+    return User(
+        telegram_id=m["telegram_id"],
+        first_name=m["first_name"],
+        last_name=m["last_name"],
+        username=m["username"],
+        language_code=m["language_code"],
+        photo_url=m["photo_url"],
+        timezone=m["timezone"],
+        timezone_set_at=m["timezone_set_at"],
+        work_start=m["work_start"],
+        work_end=m["work_end"],
+        workdays=tuple(m["workdays"]),
+        reminders_paused=bool(m["reminders_paused"]),
+        paused_until=m["paused_until"],
+        blocked_at=m["blocked_at"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+async def get(conn: AsyncConnection, telegram_id: int) -> User | None:
+    row = (await conn.execute(select(users).where(users.c.telegram_id == telegram_id))).first()
+    return _to_user(row) if row is not None else None
+
+
+async def upsert_profile(conn: AsyncConnection, profile: TelegramProfile, now: datetime) -> User:
+    """Create the user, or refresh their Telegram profile; settings are left alone."""
+    profile_values = {
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "username": profile.username,
+        "language_code": profile.language_code,
+        "photo_url": profile.photo_url,
+    }
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    new_row = insert(users).values(
+        telegram_id=profile.telegram_id, created_at=now, updated_at=now, **profile_values
+    )
+    # One statement either way, so two first requests at the same moment cannot collide.
+    stmt = new_row.on_conflict_do_update(
+        index_elements=[users.c.telegram_id],
+        set_={**profile_values, "updated_at": now},
+    ).returning(*users.c)
+    row = (await conn.execute(stmt)).one()
+    return _to_user(row)
+
+
+async def update_settings(
+    conn: AsyncConnection, telegram_id: int, values: Mapping[str, Any], now: datetime
+) -> User | None:
+    stmt = (
+        update(users)
+        .where(users.c.telegram_id == telegram_id)
+        .values(**values, updated_at=now)
+        .returning(*users.c)
+    )
+    row = (await conn.execute(stmt)).first()
+    return _to_user(row) if row is not None else None

@@ -1,0 +1,79 @@
+"""Users: sign-in from initData and the reminder settings a user edits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from app.db.database import Database
+from app.domain.users import TelegramProfile, User, is_iana_zone, parse_hhmm
+from app.repositories import users as users_repo
+from app.services.errors import Invalid, NotFound
+
+SETTINGS_FIELDS = frozenset(
+    {"timezone", "work_start", "work_end", "workdays", "reminders_paused", "paused_until"}
+)
+
+
+async def sign_in(db: Database, profile: TelegramProfile, now: datetime) -> User:
+    """The user behind a verified initData: created on first use, refreshed when it changed.
+
+    The common case (known user, same profile) is a single read, so authentication adds one
+    cheap query to a request rather than a write.
+    """
+    async with db.read() as conn:
+        user = await users_repo.get(conn, profile.telegram_id)
+    if user is not None and not profile.differs_from(user):
+        return user
+    async with db.transaction() as conn:
+        return await users_repo.upsert_profile(conn, profile, now)
+
+
+async def update_settings(
+    db: Database, telegram_id: int, changes: dict[str, Any], now: datetime
+) -> User:
+    unknown = set(changes) - SETTINGS_FIELDS
+    if unknown:
+        raise Invalid((sorted(unknown)[0],), "is not a setting")
+    async with db.transaction() as conn:
+        current = await users_repo.get(conn, telegram_id)
+        if current is None:
+            raise NotFound("user")
+        values = _validated(current, changes, now)
+        updated = await users_repo.update_settings(conn, telegram_id, values, now)
+    if updated is None:
+        raise NotFound("user")
+    return updated
+
+
+def _validated(current: User, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+    values = dict(changes)
+    if "timezone" in values:
+        zone = values["timezone"]
+        if not isinstance(zone, str) or not is_iana_zone(zone):
+            raise Invalid(("timezone",), "must be an IANA time zone name, e.g. Europe/Berlin")
+        values["timezone_set_at"] = now
+    start = values.get("work_start", current.work_start)
+    end = values.get("work_end", current.work_end)
+    for name, value in (("work_start", start), ("work_end", end)):
+        try:
+            parse_hhmm(value)
+        except (TypeError, ValueError) as exc:
+            raise Invalid((name,), str(exc)) from None
+    if parse_hhmm(start) >= parse_hhmm(end):
+        field = "work_end" if "work_end" in changes else "work_start"
+        raise Invalid((field,), f"working hours must end after they start ({start}–{end})")
+    if "workdays" in values:
+        days = values["workdays"]
+        if not days or any(not isinstance(d, int) or isinstance(d, bool) for d in days):
+            raise Invalid(("workdays",), "must be a non-empty list of ISO weekdays 1–7")
+        if any(d < 1 or d > 7 for d in days):
+            raise Invalid(("workdays",), "must only contain ISO weekdays 1 (Mon) to 7 (Sun)")
+        values["workdays"] = sorted(set(days))
+    paused_until = values.get("paused_until")
+    if paused_until is not None:
+        if not isinstance(paused_until, datetime) or paused_until.tzinfo is None:
+            raise Invalid(("paused_until",), "must be a date-time with a time zone")
+        if paused_until <= now:
+            raise Invalid(("paused_until",), "must be in the future")
+    return values
