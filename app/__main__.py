@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
+
+import httpx
 
 from app.db import migrate
 from app.db.database import Database
@@ -19,7 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     down = commands.add_parser("downgrade", help="revert migrations down to a revision")
     down.add_argument("revision")
     commands.add_parser("current", help="print the database's migration revision")
+    tick = commands.add_parser(
+        "tick", help="ask a running service for one dispatch pass (what the cron job runs)"
+    )
+    tick.add_argument("--url", default=os.environ.get("APP_URL"), help="default: $APP_URL")
     args = parser.parse_args(argv)
+    if args.command == "tick":
+        return call_tick(args.url, os.environ.get("INTERNAL_TOKEN"))
 
     try:
         settings = load_settings()
@@ -41,6 +51,30 @@ async def _run(args: argparse.Namespace, db: Database) -> int:
             print(await migrate.current_revision(db) or "empty")
     finally:
         await db.dispose()
+    return 0
+
+
+def call_tick(base_url: str | None, token: str | None) -> int:
+    """POST /internal/tick; used by a platform cron job as a backup to the in-process loop."""
+    if not base_url:
+        print("error: give --url or set APP_URL to the service's base URL", file=sys.stderr)
+        return 2
+    if not token:
+        print("error: set INTERNAL_TOKEN to the service's internal token", file=sys.stderr)
+        return 2
+    try:
+        response = httpx.post(
+            base_url.rstrip("/") + "/internal/tick",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+    except httpx.HTTPError as exc:
+        print(f"error: tick request failed: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    if response.status_code != 200:
+        print(f"error: tick answered {response.status_code}", file=sys.stderr)
+        return 1
+    print(json.dumps(response.json()))
     return 0
 
 

@@ -14,7 +14,7 @@ from app.container import Container
 from app.db import migrate
 from app.db.database import Database
 from app.logs import configure_logging
-from app.routers import health, me
+from app.routers import health, leads, me, plans, reminders
 from app.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,9 @@ def create_app(
     )
     app.include_router(health.router)
     app.include_router(me.router)
+    app.include_router(leads.router)
+    app.include_router(plans.router)
+    app.include_router(reminders.router)
     return app
 
 

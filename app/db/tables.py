@@ -79,6 +79,7 @@ lead_registry = Table(
     Column("engagement_plan", JsonDoc, nullable=False, server_default=text("'[]'")),
     Column("plan_status", String(16), nullable=False, server_default="none"),
     Column("plan_started_at", UTCDateTime),
+    Column("plan_paused_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("plan_status IN ('none', 'active', 'paused', 'completed')", name="plan_status"),

@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("engagement_plan", JSON_DOC, server_default=sa.text("'[]'"), nullable=False),
         sa.Column("plan_status", sa.String(16), server_default="none", nullable=False),
         sa.Column("plan_started_at", TS),
+        sa.Column("plan_paused_at", TS),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
         sa.CheckConstraint(

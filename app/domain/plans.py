@@ -1,0 +1,135 @@
+"""Plans and steps as pure data: the stored step format, delays, and what a step shows.
+
+No I/O and no clock: callers pass `now` in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from app.domain.calendar import WorkSchedule, local_date
+from app.domain.timing import ResolvedDelay, resolve_delay
+from app.domain.users import User, parse_hhmm
+
+Channel = Literal["linkedin", "email", "phone", "telegram", "other"]
+CHANNELS: tuple[Channel, ...] = ("linkedin", "email", "phone", "telegram", "other")
+MAX_STEPS = 20
+MAX_DESCRIPTION = 1000
+MAX_SUGGESTED_TEXT = 4000
+MAX_TIMING = 200
+
+# Reminder row statuses (the scheduling record) ...
+OPEN = frozenset({"pending", "sent", "auto_snoozed"})
+CLOSED = frozenset({"completed", "skipped", "cancelled"})
+# ... and the status a step carries inside engagement_plan (the history record).
+JSON_STATUS_OF = {
+    "pending": "pending",
+    "sent": "pending",
+    "auto_snoozed": "pending",
+    "completed": "done",
+    "skipped": "skipped",
+    "cancelled": "cancelled",
+}
+REMINDER_STATUS_OF_JSON = {"done": "completed", "skipped": "skipped"}
+
+DisplayStatus = Literal["done", "skipped", "due", "overdue", "upcoming", "snoozed", "paused"]
+
+
+def schedule_of(user: User) -> WorkSchedule:
+    return WorkSchedule(
+        timezone=user.timezone,
+        work_start=parse_hhmm(user.work_start),
+        work_end=parse_hhmm(user.work_end),
+        workdays=frozenset(user.workdays),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    """One step as a plan describes it, before scheduling."""
+
+    step_id: int
+    description: str
+    timing: str | None = None
+    delay_days: Any = None  # as given: the plan's own value, validated or not
+    channel: Channel = "other"
+    suggested_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedStep:
+    spec: StepSpec
+    position: int
+    delay: ResolvedDelay
+
+
+def resolve_delays(specs: list[StepSpec]) -> list[ResolvedStep]:
+    """Each step's delay in days; a later step never comes before an earlier one."""
+    resolved: list[ResolvedStep] = []
+    previous = 0
+    for position, spec in enumerate(specs):
+        delay = resolve_delay(spec.delay_days, spec.timing, previous)
+        if delay.days < previous:
+            # Parsed text can go backwards ("Week 2" then "Day 3"): steps run in order, so
+            # the later one waits for the earlier rather than jumping ahead of it.
+            delay = ResolvedDelay(previous, delay.source)
+        resolved.append(ResolvedStep(spec=spec, position=position, delay=delay))
+        previous = delay.days
+    return resolved
+
+
+def step_json(step: ResolvedStep, *, status: str, completed_at: datetime | None) -> dict[str, Any]:
+    """The stored step, in CONTRACT.md's format."""
+    spec = step.spec
+    return {
+        "step_id": spec.step_id,
+        "description": spec.description,
+        "timing": spec.timing,
+        "delay_days": step.delay.days,
+        "channel": spec.channel,
+        "suggested_text": spec.suggested_text,
+        "status": status,
+        "completed_at": completed_at.isoformat() if completed_at else None,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StepView:
+    display: DisplayStatus
+    overdue_days: int
+
+
+def display_status(
+    *,
+    status: str,
+    due_at: datetime,
+    snooze_count: int,
+    plan_paused: bool,
+    now: datetime,
+) -> StepView:
+    """What a salesperson should read next to a step at `now`."""
+    if status == "completed":
+        return StepView("done", 0)
+    if status in ("skipped", "cancelled"):
+        return StepView("skipped", 0)
+    if plan_paused:
+        return StepView("paused", 0)
+    if due_at > now:
+        if status == "auto_snoozed" or snooze_count > 0:
+            return StepView("snoozed", 0)
+        return StepView("upcoming", 0)
+    days = (now - due_at) // timedelta(days=1)
+    if days >= 1:
+        return StepView("overdue", days)
+    return StepView("due", 0)
+
+
+def days_between(earlier: datetime, later: datetime, schedule: WorkSchedule) -> int:
+    """Whole calendar days between two instants, as the user's wall calendar counts them."""
+    return (local_date(later, schedule) - local_date(earlier, schedule)).days
+
+
+def is_same_local_day(a: datetime, b: datetime, schedule: WorkSchedule) -> bool:
+    return local_date(a, schedule) == local_date(b, schedule)

@@ -1,0 +1,92 @@
+"""SQL for lead_activity_log. Receives a connection; never opens or commits a transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.tables import lead_activity_log as log_table
+
+ACTIVITY_TYPES = frozenset(
+    {
+        "plan_activated",
+        "step_reminder_sent",
+        "step_nudged",
+        "step_completed",
+        "step_skipped",
+        "step_snoozed",
+        "step_auto_snoozed",
+        "plan_completed",
+        "plan_paused",
+        "plan_resumed",
+        "plan_edited",
+        "plan_reconciled",
+        "note_added",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    id: int
+    lead_id: int
+    step_id: int | None
+    activity_type: str
+    details: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewActivity:
+    lead_id: int
+    telegram_id: int
+    activity_type: str
+    created_at: datetime
+    step_id: int | None = None
+    details: dict[str, Any] | None = None
+
+
+async def add(conn: AsyncConnection, entries: list[NewActivity]) -> None:
+    if not entries:
+        return
+    for entry in entries:
+        if entry.activity_type not in ACTIVITY_TYPES:
+            raise ValueError(f"unknown activity type {entry.activity_type!r}")
+    await conn.execute(
+        insert(log_table),
+        [
+            {
+                "lead_id": e.lead_id,
+                "telegram_id": e.telegram_id,
+                "step_id": e.step_id,
+                "activity_type": e.activity_type,
+                "details": e.details or {},
+                "created_at": e.created_at,
+            }
+            for e in entries
+        ],
+    )
+
+
+async def for_lead(conn: AsyncConnection, lead_id: int, limit: int = 200) -> list[Activity]:
+    stmt = (
+        select(log_table)
+        .where(log_table.c.lead_id == lead_id)
+        .order_by(log_table.c.created_at.desc(), log_table.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        Activity(
+            id=r.id,
+            lead_id=r.lead_id,
+            step_id=r.step_id,
+            activity_type=r.activity_type,
+            details=dict(r.details or {}),
+            created_at=r.created_at,
+        )
+        for r in await conn.execute(stmt)
+    ]

@@ -1,0 +1,106 @@
+"""SQL for lead_registry. Receives a connection; never opens or commits a transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.tables import lead_registry
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    id: int
+    telegram_id: int
+    name: str
+    company: str | None
+    title: str | None
+    channel: str | None
+    context: str | None
+    status: str
+    engagement_plan: list[dict[str, Any]]
+    plan_status: str
+    plan_started_at: datetime | None
+    plan_paused_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def to_lead(row: Row[Any]) -> Lead:
+    m = row._mapping
+    plan = m["engagement_plan"]
+    return Lead(
+        id=m["id"],
+        telegram_id=m["telegram_id"],
+        name=m["name"],
+        company=m["company"],
+        title=m["title"],
+        channel=m["channel"],
+        context=m["context"],
+        status=m["status"],
+        engagement_plan=list(plan) if isinstance(plan, list) else [],
+        plan_status=m["plan_status"],
+        plan_started_at=m["plan_started_at"],
+        plan_paused_at=m["plan_paused_at"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+async def insert_lead(conn: AsyncConnection, values: dict[str, Any]) -> Lead:
+    row = (
+        await conn.execute(insert(lead_registry).values(**values).returning(*lead_registry.c))
+    ).one()
+    return to_lead(row)
+
+
+async def get_for_update(conn: AsyncConnection, lead_id: int, telegram_id: int) -> Lead | None:
+    """The caller's lead, locked for the rest of the transaction (PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already serialises writers). Every step change locks the lead first,
+    so the read-modify-write of engagement_plan never loses a concurrent update."""
+    stmt = select(lead_registry).where(
+        lead_registry.c.id == lead_id, lead_registry.c.telegram_id == telegram_id
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = (await conn.execute(stmt)).first()
+    return to_lead(row) if row is not None else None
+
+
+async def get(conn: AsyncConnection, lead_id: int, telegram_id: int) -> Lead | None:
+    stmt = select(lead_registry).where(
+        lead_registry.c.id == lead_id, lead_registry.c.telegram_id == telegram_id
+    )
+    row = (await conn.execute(stmt)).first()
+    return to_lead(row) if row is not None else None
+
+
+async def list_for_user(conn: AsyncConnection, telegram_id: int) -> list[Lead]:
+    stmt = (
+        select(lead_registry)
+        .where(lead_registry.c.telegram_id == telegram_id)
+        .order_by(lead_registry.c.id)
+    )
+    return [to_lead(row) for row in await conn.execute(stmt)]
+
+
+async def list_all_ids(conn: AsyncConnection) -> list[tuple[int, int]]:
+    rows = await conn.execute(select(lead_registry.c.id, lead_registry.c.telegram_id))
+    return [(r.id, r.telegram_id) for r in rows]
+
+
+async def update_lead(conn: AsyncConnection, lead_id: int, values: dict[str, Any]) -> None:
+    await conn.execute(update(lead_registry).where(lead_registry.c.id == lead_id).values(**values))
+
+
+async def delete_lead(conn: AsyncConnection, lead_id: int, telegram_id: int) -> bool:
+    result = await conn.execute(
+        delete(lead_registry).where(
+            lead_registry.c.id == lead_id, lead_registry.c.telegram_id == telegram_id
+        )
+    )
+    return (result.rowcount or 0) > 0

@@ -1,0 +1,70 @@
+"""SQL for scheduled_reminders. Receives a connection; never opens or commits a transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.tables import scheduled_reminders as sr
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    id: int
+    lead_id: int
+    telegram_id: int
+    step_id: int
+    position: int
+    due_at: datetime
+    planned_due_at: datetime
+    status: str
+    snooze_count: int
+    reminder_count: int
+    last_reminded_at: datetime | None
+    message_id: int | None
+    draft_text: str | None
+    draft_source: str | None
+    draft_generated_at: datetime | None
+    completed_at: datetime | None
+    claimed_by: str | None
+    claimed_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def to_reminder(row: Row[Any]) -> Reminder:
+    return Reminder(**{name: row._mapping[name] for name in Reminder.__slots__})
+
+
+async def for_lead(conn: AsyncConnection, lead_id: int) -> list[Reminder]:
+    stmt = select(sr).where(sr.c.lead_id == lead_id).order_by(sr.c.position, sr.c.step_id)
+    return [to_reminder(r) for r in await conn.execute(stmt)]
+
+
+async def for_user(conn: AsyncConnection, telegram_id: int) -> list[Reminder]:
+    stmt = select(sr).where(sr.c.telegram_id == telegram_id).order_by(sr.c.lead_id, sr.c.position)
+    return [to_reminder(r) for r in await conn.execute(stmt)]
+
+
+async def get_owned(conn: AsyncConnection, reminder_id: int, telegram_id: int) -> Reminder | None:
+    stmt = select(sr).where(sr.c.id == reminder_id, sr.c.telegram_id == telegram_id)
+    row = (await conn.execute(stmt)).first()
+    return to_reminder(row) if row is not None else None
+
+
+async def insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(sr), rows)
+
+
+async def update_one(conn: AsyncConnection, reminder_id: int, values: dict[str, Any]) -> None:
+    await conn.execute(update(sr).where(sr.c.id == reminder_id).values(**values))
+
+
+async def update_many(conn: AsyncConnection, changes: list[tuple[int, dict[str, Any]]]) -> None:
+    for reminder_id, values in changes:
+        await update_one(conn, reminder_id, values)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from app.auth import CurrentUser
+from app.container import Container, get_container
+from app.routers.errors import http_error
+from app.routers.leads import specs_of
+from app.schemas import LeadDetailOut, LeadOut, PlanIn, PlansOut
+from app.services import plans as plans_service
+from app.services import steps as steps_service
+from app.services.errors import ServiceError
+from app.services.plans import PlanFilter, PlanSort
+
+router = APIRouter(tags=["plans"])
+Deps = Annotated[Container, Depends(get_container)]
+
+
+@router.get("/plans")
+async def list_plans(
+    user: CurrentUser,
+    container: Deps,
+    filter: Annotated[PlanFilter | None, Query()] = None,
+    sort: Annotated[PlanSort, Query()] = "next_due",
+) -> PlansOut:
+    return await plans_service.list_plans(
+        container.db, user, container.clock.now(), filter_by=filter, sort=sort
+    )
+
+
+@router.get("/plans/{lead_id}")
+async def get_plan(lead_id: int, user: CurrentUser, container: Deps) -> LeadDetailOut:
+    try:
+        return await plans_service.get_plan(container.db, user, lead_id, container.clock.now())
+    except ServiceError as exc:
+        raise http_error(exc) from None
+
+
+@router.put("/plans/{lead_id}/steps")
+async def replace_steps(lead_id: int, body: PlanIn, user: CurrentUser, container: Deps) -> LeadOut:
+    specs, history = specs_of(body.steps)
+    now = container.clock.now()
+    try:
+        lead, reminders = await steps_service.replace_steps(
+            container.db, user, lead_id, specs, now, history
+        )
+    except ServiceError as exc:
+        raise http_error(exc) from None
+    return plans_service.lead_view(lead, reminders, user, now)
+
+
+@router.post("/plans/{lead_id}/pause")
+async def pause_plan(lead_id: int, user: CurrentUser, container: Deps) -> LeadOut:
+    now = container.clock.now()
+    try:
+        await steps_service.pause_plan(container.db, user, lead_id, now)
+        return await plans_service.get_plan(container.db, user, lead_id, now)
+    except ServiceError as exc:
+        raise http_error(exc) from None
+
+
+@router.post("/plans/{lead_id}/resume")
+async def resume_plan(lead_id: int, user: CurrentUser, container: Deps) -> LeadOut:
+    now = container.clock.now()
+    try:
+        await steps_service.resume_plan(container.db, user, lead_id, now)
+        return await plans_service.get_plan(container.db, user, lead_id, now)
+    except ServiceError as exc:
+        raise http_error(exc) from None

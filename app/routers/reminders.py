@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from app.auth import CurrentUser
+from app.container import Container, get_container
+from app.domain.users import User
+from app.routers.errors import http_error
+from app.schemas import SnoozeIn, StepChangeOut
+from app.services import plans as plans_service
+from app.services import steps as steps_service
+from app.services.errors import ServiceError
+from app.services.steps import StepChange
+
+router = APIRouter(tags=["reminders"])
+Deps = Annotated[Container, Depends(get_container)]
+
+
+def _out(change: StepChange, user: User, now: datetime) -> StepChangeOut:
+    view = plans_service.lead_view(change.lead, change.reminders, user, now)
+    step = next(s for s in view.steps if s.reminder_id == change.reminder.id)
+    return StepChangeOut(
+        changed=change.changed,
+        plan_completed=change.plan_completed,
+        lead_id=change.lead.id,
+        step=step,
+        moved_steps=change.moved,
+    )
+
+
+@router.post("/reminders/{reminder_id}/complete")
+async def complete(reminder_id: int, user: CurrentUser, container: Deps) -> StepChangeOut:
+    now = container.clock.now()
+    try:
+        change = await steps_service.close_step(container.db, user, reminder_id, "complete", now)
+    except ServiceError as exc:
+        raise http_error(exc) from None
+    return _out(change, user, now)
+
+
+@router.post("/reminders/{reminder_id}/skip")
+async def skip(reminder_id: int, user: CurrentUser, container: Deps) -> StepChangeOut:
+    now = container.clock.now()
+    try:
+        change = await steps_service.close_step(container.db, user, reminder_id, "skip", now)
+    except ServiceError as exc:
+        raise http_error(exc) from None
+    return _out(change, user, now)
+
+
+@router.post("/reminders/{reminder_id}/snooze")
+async def snooze(
+    reminder_id: int, body: SnoozeIn, user: CurrentUser, container: Deps
+) -> StepChangeOut:
+    now = container.clock.now()
+    try:
+        change = await steps_service.snooze(container.db, user, reminder_id, body.days, now)
+    except ServiceError as exc:
+        raise http_error(exc) from None
+    return _out(change, user, now)
+
+
+class DraftOut(BaseModel):
+    text: str | None
+    generated_at: datetime | None
+    source: Literal["llm", "template", "plan", "none"]
+
+
+@router.get("/reminders/{reminder_id}/draft")
+async def draft(reminder_id: int, user: CurrentUser, container: Deps) -> DraftOut:
+    try:
+        text, generated_at, source = await plans_service.stored_draft(
+            container.db, user, reminder_id
+        )
+    except ServiceError as exc:
+        raise http_error(exc) from None
+    return DraftOut(text=text, generated_at=generated_at, source=source)

@@ -1,0 +1,134 @@
+"""The shapes the REST API reads and writes (CONTRACT.md), shared by services and routers.
+
+Pydantic only: no FastAPI here, so services can build these without knowing about HTTP.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from app.domain.plans import (
+    MAX_DESCRIPTION,
+    MAX_STEPS,
+    MAX_SUGGESTED_TEXT,
+    MAX_TIMING,
+    Channel,
+    DisplayStatus,
+)
+
+MAX_NAME = 200
+MAX_CONTEXT = 8000
+
+
+class StepIn(BaseModel):
+    """A step as a client sends it. `status`/`completed_at` import history; default pending."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    step_id: StrictInt = Field(ge=1, le=1_000_000)
+    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    timing: str | None = Field(default=None, max_length=MAX_TIMING)
+    delay_days: StrictInt | None = Field(default=None, ge=0, le=365)
+    channel: Channel = "other"
+    suggested_text: str | None = Field(default=None, max_length=MAX_SUGGESTED_TEXT)
+    status: Literal["pending", "done", "skipped"] = "pending"
+    completed_at: datetime | None = None
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    steps: list[StepIn] = Field(min_length=1, max_length=MAX_STEPS)
+
+
+class LeadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    company: str | None = Field(default=None, max_length=MAX_NAME)
+    title: str | None = Field(default=None, max_length=MAX_NAME)
+    channel: Channel | None = None
+    context: str | None = Field(default=None, max_length=MAX_CONTEXT)
+    plan: PlanIn | None = None
+    generate_plan: StrictBool = False
+
+
+class SnoozeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: StrictInt = Field(ge=1, le=30)
+
+
+class StepOut(BaseModel):
+    step_id: int
+    reminder_id: int | None
+    position: int
+    description: str
+    timing: str | None
+    delay_days: int
+    channel: str
+    suggested_text: str | None
+    status: DisplayStatus
+    state: str = Field(description="The reminder's stored status (pending, sent, ...)")
+    overdue_days: int
+    due_at: datetime | None
+    planned_due_at: datetime | None
+    completed_at: datetime | None
+    snooze_count: int
+    reminder_count: int
+    waiting_for_step: int | None = Field(
+        description="An earlier open step this one waits for before it is reminded"
+    )
+
+
+class LeadOut(BaseModel):
+    id: int
+    name: str
+    company: str | None
+    title: str | None
+    channel: str | None
+    context: str | None
+    status: str
+    plan_status: str
+    plan_started_at: datetime | None
+    created_at: datetime
+    next_due_at: datetime | None
+    next_step_id: int | None
+    overdue_steps: int
+    steps: list[StepOut]
+
+
+class Summary(BaseModel):
+    active_plans: int
+    overdue_steps: int
+    leads_with_overdue: int
+    due_today: int
+    total_leads: int
+
+
+class PlansOut(BaseModel):
+    summary: Summary
+    leads: list[LeadOut]
+
+
+class ActivityOut(BaseModel):
+    id: int
+    step_id: int | None
+    activity_type: str
+    details: dict[str, Any]
+    created_at: datetime
+
+
+class LeadDetailOut(LeadOut):
+    activity: list[ActivityOut]
+
+
+class StepChangeOut(BaseModel):
+    changed: bool
+    plan_completed: bool
+    lead_id: int
+    step: StepOut
+    moved_steps: list[int] = Field(description="step_ids of later steps moved by this change")

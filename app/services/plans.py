@@ -1,0 +1,239 @@
+"""Leads and their plans: creating them, and the views the Mini App reads.
+
+Every step change is delegated to app.services.steps; this module only creates leads and
+builds read models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from app.db.database import Database
+from app.domain.calendar import WorkSchedule, local_date
+from app.domain.plans import OPEN, StepSpec, StepView, display_status, schedule_of
+from app.domain.users import User
+from app.repositories import activity as activity_repo
+from app.repositories import leads as leads_repo
+from app.repositories import reminders as reminders_repo
+from app.repositories.leads import Lead
+from app.repositories.reminders import Reminder
+from app.schemas import ActivityOut, LeadDetailOut, LeadOut, PlansOut, StepOut, Summary
+from app.services import steps as steps_service
+from app.services.errors import NotFound
+from app.services.steps import HistoryIn
+
+PlanFilter = Literal["active", "overdue", "no_plan"]
+PlanSort = Literal["next_due", "created", "name"]
+
+
+async def create_lead(
+    db: Database,
+    user: User,
+    fields: dict[str, Any],
+    specs: list[StepSpec] | None,
+    now: datetime,
+    history: dict[int, HistoryIn] | None = None,
+) -> LeadOut:
+    """A new lead and, when steps are given, its scheduled plan: one transaction."""
+    async with db.transaction() as conn:
+        lead = await leads_repo.insert_lead(
+            conn,
+            {
+                **fields,
+                "telegram_id": user.telegram_id,
+                "engagement_plan": [],
+                "plan_status": "none",
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        reminders: list[Reminder] = []
+        if specs:
+            lead, reminders = await steps_service.apply_plan(
+                conn, lead, user, specs, now, history=history
+            )
+    return lead_view(lead, reminders, user, now)
+
+
+async def list_plans(
+    db: Database,
+    user: User,
+    now: datetime,
+    *,
+    filter_by: PlanFilter | None = None,
+    sort: PlanSort = "next_due",
+) -> PlansOut:
+    """All of a user's leads with their steps: two queries whatever the number of leads."""
+    async with db.read() as conn:
+        leads = await leads_repo.list_for_user(conn, user.telegram_id)
+        reminders = await reminders_repo.for_user(conn, user.telegram_id)
+    by_lead: dict[int, list[Reminder]] = {}
+    for reminder in reminders:
+        by_lead.setdefault(reminder.lead_id, []).append(reminder)
+    schedule = schedule_of(user)
+    views = [lead_view(lead, by_lead.get(lead.id, []), user, now, schedule) for lead in leads]
+    summary = _summary(views, now, schedule)
+    if filter_by == "active":
+        views = [v for v in views if v.plan_status == "active"]
+    elif filter_by == "overdue":
+        views = [v for v in views if v.overdue_steps > 0]
+    elif filter_by == "no_plan":
+        views = [v for v in views if not v.steps]
+    if sort == "next_due":
+        views.sort(key=lambda v: (v.next_due_at is None, v.next_due_at or now, v.id))
+    elif sort == "name":
+        views.sort(key=lambda v: (v.name.casefold(), v.id))
+    else:
+        views.sort(key=lambda v: (v.created_at, v.id), reverse=True)
+    return PlansOut(summary=summary, leads=views)
+
+
+async def get_plan(db: Database, user: User, lead_id: int, now: datetime) -> LeadDetailOut:
+    async with db.read() as conn:
+        lead = await leads_repo.get(conn, lead_id, user.telegram_id)
+        if lead is None:
+            raise NotFound("lead")
+        reminders = await reminders_repo.for_lead(conn, lead_id)
+        activity = await activity_repo.for_lead(conn, lead_id)
+    view = lead_view(lead, reminders, user, now)
+    return LeadDetailOut(
+        **view.model_dump(),
+        activity=[
+            ActivityOut(
+                id=a.id,
+                step_id=a.step_id,
+                activity_type=a.activity_type,
+                details=a.details,
+                created_at=a.created_at,
+            )
+            for a in activity
+        ],
+    )
+
+
+def lead_view(
+    lead: Lead,
+    reminders: list[Reminder],
+    user: User,
+    now: datetime,
+    schedule: WorkSchedule | None = None,
+) -> LeadOut:
+    """The plan as the JSON describes it, dated and stated by its reminders."""
+    if schedule is None:
+        schedule = schedule_of(user)
+    by_step = {r.step_id: r for r in reminders}
+    paused = lead.plan_status == "paused"
+    steps: list[StepOut] = []
+    waiting_for: int | None = None
+    next_due: datetime | None = None
+    next_step: int | None = None
+    overdue = 0
+    for position, step in enumerate(lead.engagement_plan):
+        step_id = step.get("step_id")
+        reminder = by_step.get(step_id) if isinstance(step_id, int) else None
+        if reminder is None:
+            continue  # reconcile repairs a step without a reminder; never show a half-step
+        view = display_status(
+            status=reminder.status,
+            due_at=reminder.due_at,
+            snooze_count=reminder.snooze_count,
+            plan_paused=paused,
+            now=now,
+        )
+        is_open = reminder.status in OPEN
+        if waiting_for is not None and view.display in ("due", "overdue"):
+            # Not actionable yet: it waits for an earlier step, and moves when that closes.
+            view = StepView("upcoming", 0)
+        if view.display == "overdue":
+            overdue += 1
+        if is_open and next_due is None:
+            next_due, next_step = reminder.due_at, reminder.step_id
+        steps.append(
+            StepOut(
+                step_id=reminder.step_id,
+                reminder_id=reminder.id,
+                position=position,
+                description=str(step.get("description") or ""),
+                timing=step.get("timing"),
+                delay_days=int(step.get("delay_days") or 0),
+                channel=str(step.get("channel") or "other"),
+                suggested_text=step.get("suggested_text"),
+                status=view.display,
+                state=reminder.status,
+                overdue_days=view.overdue_days,
+                due_at=reminder.due_at,
+                planned_due_at=reminder.planned_due_at,
+                completed_at=reminder.completed_at,
+                snooze_count=reminder.snooze_count,
+                reminder_count=reminder.reminder_count,
+                waiting_for_step=waiting_for if is_open else None,
+            )
+        )
+        if is_open and waiting_for is None:
+            waiting_for = reminder.step_id
+    return LeadOut(
+        id=lead.id,
+        name=lead.name,
+        company=lead.company,
+        title=lead.title,
+        channel=lead.channel,
+        context=lead.context,
+        status=lead.status,
+        plan_status=lead.plan_status,
+        plan_started_at=lead.plan_started_at,
+        created_at=lead.created_at,
+        next_due_at=next_due,
+        next_step_id=next_step,
+        overdue_steps=overdue,
+        steps=steps,
+    )
+
+
+def _summary(views: list[LeadOut], now: datetime, schedule: WorkSchedule) -> Summary:
+    today = local_date(now, schedule)
+    due_today = 0
+    overdue = 0
+    leads_overdue = 0
+    for view in views:
+        if view.plan_status != "active":
+            continue
+        overdue += view.overdue_steps
+        leads_overdue += view.overdue_steps > 0
+        for step in view.steps:
+            if (
+                step.state in OPEN
+                and step.status in ("due", "upcoming")
+                and step.due_at is not None
+                and local_date(step.due_at, schedule) <= today
+            ):
+                due_today += 1
+    return Summary(
+        active_plans=sum(v.plan_status == "active" for v in views),
+        overdue_steps=overdue,
+        leads_with_overdue=leads_overdue,
+        due_today=due_today,
+        total_leads=len(views),
+    )
+
+
+async def stored_draft(
+    db: Database, user: User, reminder_id: int
+) -> tuple[str | None, datetime | None, Literal["llm", "template", "plan", "none"]]:
+    """The draft kept for a step: a generated one if any, else the plan's own text."""
+    async with db.read() as conn:
+        reminder = await reminders_repo.get_owned(conn, reminder_id, user.telegram_id)
+        if reminder is None:
+            raise NotFound("reminder")
+        if reminder.draft_text:
+            source = (
+                reminder.draft_source if reminder.draft_source in ("llm", "template") else "plan"
+            )
+            return reminder.draft_text, reminder.draft_generated_at, source  # type: ignore[return-value]
+        lead = await leads_repo.get(conn, reminder.lead_id, user.telegram_id)
+    if lead is None:
+        raise NotFound("reminder")
+    for step in lead.engagement_plan:
+        if step.get("step_id") == reminder.step_id and step.get("suggested_text"):
+            return str(step["suggested_text"]), lead.plan_started_at, "plan"
+    return None, None, "none"

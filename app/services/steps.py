@@ -1,0 +1,547 @@
+"""THE transition path: every change to a step or a plan goes through these functions.
+
+A press in Telegram, a tap in the Mini App, the dispatcher's auto-snooze and a plan edit
+all land here. Each function is one transaction that updates the reminder rows, the step
+inside `lead_registry.engagement_plan` and `lead_activity_log` together, and applies the
+sequencing rules: later open steps move by the same number of days when an earlier one is
+snoozed or closes late, and nothing ever moves earlier than planned.
+
+Locking: every function locks the lead row first (SELECT ... FOR UPDATE on PostgreSQL;
+SQLite's BEGIN IMMEDIATE serialises writers), then reads its reminders. One lock order
+everywhere means no deadlocks, and two presses of the same step at the same moment apply
+exactly once: the second sees the first's result.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.database import Database
+from app.domain import calendar
+from app.domain.calendar import WorkSchedule
+from app.domain.plans import (
+    CLOSED,
+    JSON_STATUS_OF,
+    OPEN,
+    REMINDER_STATUS_OF_JSON,
+    StepSpec,
+    days_between,
+    resolve_delays,
+    schedule_of,
+    step_json,
+)
+from app.domain.users import User
+from app.repositories import activity as activity_repo
+from app.repositories import leads as leads_repo
+from app.repositories import reminders as reminders_repo
+from app.repositories import users as users_repo
+from app.repositories.activity import NewActivity
+from app.repositories.leads import Lead
+from app.repositories.reminders import Reminder
+from app.services.errors import Conflict, Invalid, NotFound
+
+log = logging.getLogger(__name__)
+
+AUTO_SNOOZE_DAYS = 7
+MAX_SNOOZE_DAYS = 30
+
+# The action that closes a step, and the reminder status it leaves behind.
+_CLOSING = {"complete": "completed", "skip": "skipped"}
+_ACTIVITY_OF = {"complete": "step_completed", "skip": "step_skipped"}
+
+
+@dataclass(slots=True)
+class StepChange:
+    """What a transition did, for the caller to render (toast, edited message, JSON)."""
+
+    lead: Lead
+    reminder: Reminder
+    reminders: list[Reminder]
+    changed: bool
+    plan_completed: bool = False
+    moved: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Unit:
+    """One transaction's working set: the locked lead and its reminders, plus pending writes."""
+
+    conn: AsyncConnection
+    lead: Lead
+    schedule: WorkSchedule
+    reminders: list[Reminder]
+    now: datetime
+    updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    activity: list[NewActivity] = field(default_factory=list)
+    plan: list[dict[str, Any]] | None = None
+    lead_values: dict[str, Any] = field(default_factory=dict)
+
+    def set(self, reminder: Reminder, **values: Any) -> None:
+        self.updates.setdefault(reminder.id, {}).update(values)
+
+    def current(self, reminder: Reminder) -> Reminder:
+        return replace(reminder, **self.updates.get(reminder.id, {}))
+
+    def lead_after(self) -> Lead:
+        values = dict(self.lead_values)
+        if self.plan is not None:
+            values["engagement_plan"] = self.plan
+        return replace(self.lead, **values) if values else self.lead
+
+    def log(self, activity_type: str, *, step_id: int | None = None, **details: Any) -> None:
+        self.activity.append(
+            NewActivity(
+                lead_id=self.lead.id,
+                telegram_id=self.lead.telegram_id,
+                activity_type=activity_type,
+                created_at=self.now,
+                step_id=step_id,
+                details=details or None,
+            )
+        )
+
+    def set_json_step(self, step_id: int, **values: Any) -> None:
+        if self.plan is None:
+            self.plan = [dict(step) for step in self.lead.engagement_plan]
+        for step in self.plan:
+            if step.get("step_id") == step_id:
+                step.update(values)
+
+    def is_open(self, reminder: Reminder) -> bool:
+        return self.current(reminder).status in OPEN
+
+
+async def _open_unit(
+    conn: AsyncConnection, lead_id: int, telegram_id: int, now: datetime, user: User | None
+) -> _Unit:
+    lead = await leads_repo.get_for_update(conn, lead_id, telegram_id)
+    if lead is None:
+        raise NotFound("lead")
+    if user is None:
+        user = await users_repo.get(conn, telegram_id)
+        if user is None:
+            raise NotFound("user")
+    reminders = await reminders_repo.for_lead(conn, lead_id)
+    return _Unit(conn=conn, lead=lead, schedule=schedule_of(user), reminders=reminders, now=now)
+
+
+async def _commit(unit: _Unit) -> None:
+    await reminders_repo.update_many(
+        unit.conn,
+        [(rid, {**values, "updated_at": unit.now}) for rid, values in unit.updates.items()],
+    )
+    lead_values = dict(unit.lead_values)
+    if unit.plan is not None:
+        lead_values["engagement_plan"] = unit.plan
+    if lead_values:
+        lead_values["updated_at"] = unit.now
+        await leads_repo.update_lead(unit.conn, unit.lead.id, lead_values)
+    await activity_repo.add(unit.conn, unit.activity)
+
+
+def _shift_later(unit: _Unit, after: Reminder, days: int) -> list[int]:
+    """Move every open step after `after` by `days` calendar days (never earlier)."""
+    if days <= 0:
+        return []
+    moved = []
+    for other in unit.reminders:
+        if other.position <= after.position or not unit.is_open(other):
+            continue
+        current = unit.current(other)
+        new_due = calendar.due_at(current.due_at, days, unit.schedule)
+        unit.set(other, due_at=new_due)
+        moved.append(other.step_id)
+    return moved
+
+
+def _finish_plan_if_done(unit: _Unit) -> bool:
+    if any(unit.is_open(r) for r in unit.reminders):
+        return False
+    if unit.lead.plan_status == "completed":
+        return False
+    unit.lead_values["plan_status"] = "completed"
+    unit.log("plan_completed")
+    return True
+
+
+def _view(unit: _Unit, reminder: Reminder, changed: bool, **extra: Any) -> StepChange:
+    reminders = [unit.current(r) for r in unit.reminders]
+    return StepChange(
+        lead=unit.lead_after(),
+        reminder=unit.current(reminder),
+        reminders=reminders,
+        changed=changed,
+        **extra,
+    )
+
+
+async def _locate(conn: AsyncConnection, reminder_id: int, telegram_id: int) -> Reminder:
+    reminder = await reminders_repo.get_owned(conn, reminder_id, telegram_id)
+    if reminder is None:
+        raise NotFound("reminder")
+    return reminder
+
+
+def _find(unit: _Unit, reminder_id: int) -> Reminder:
+    for reminder in unit.reminders:
+        if reminder.id == reminder_id:
+            return reminder
+    raise NotFound("reminder")  # deleted between the first read and the lock
+
+
+async def close_step(
+    db: Database, user: User, reminder_id: int, action: str, now: datetime
+) -> StepChange:
+    """Complete or skip a step. Repeating the same action is a no-op; the other is a 409."""
+    if action not in _CLOSING:
+        raise ValueError(f"unknown closing action {action!r}")
+    target_status = _CLOSING[action]
+    async with db.transaction() as conn:
+        found = await _locate(conn, reminder_id, user.telegram_id)
+        unit = await _open_unit(conn, found.lead_id, user.telegram_id, now, user)
+        reminder = _find(unit, reminder_id)
+        if reminder.status == target_status:
+            return _view(unit, reminder, changed=False)
+        if reminder.status in CLOSED:
+            raise Conflict(_closed_reason(reminder.status))
+        unit.set(
+            reminder, status=target_status, completed_at=now, claimed_by=None, claimed_until=None
+        )
+        late_days = (
+            days_between(reminder.due_at, now, unit.schedule) if now > reminder.due_at else 0
+        )
+        moved = _shift_later(unit, reminder, late_days)
+        unit.set_json_step(
+            reminder.step_id, status=JSON_STATUS_OF[target_status], completed_at=now.isoformat()
+        )
+        unit.log(
+            _ACTIVITY_OF[action],
+            step_id=reminder.step_id,
+            reminder_id=reminder.id,
+            late_days=late_days,
+            **({"moved_steps": moved} if moved else {}),
+        )
+        completed = _finish_plan_if_done(unit)
+        await _commit(unit)
+        return _view(unit, reminder, changed=True, plan_completed=completed, moved=moved)
+
+
+async def snooze(
+    db: Database, user: User, reminder_id: int, days: int, now: datetime
+) -> StepChange:
+    """Snooze N days from now (not from the due date), at the start of working hours."""
+    if not 1 <= days <= MAX_SNOOZE_DAYS:
+        raise Invalid(("days",), f"must be between 1 and {MAX_SNOOZE_DAYS}")
+    async with db.transaction() as conn:
+        found = await _locate(conn, reminder_id, user.telegram_id)
+        unit = await _open_unit(conn, found.lead_id, user.telegram_id, now, user)
+        reminder = _find(unit, reminder_id)
+        if reminder.status in CLOSED:
+            raise Conflict(_closed_reason(reminder.status))
+        new_due = calendar.due_at(now, days, unit.schedule)
+        moved = _postpone(unit, reminder, new_due, status="pending")
+        unit.log(
+            "step_snoozed",
+            step_id=reminder.step_id,
+            reminder_id=reminder.id,
+            days=days,
+            until=new_due.isoformat(),
+            **({"moved_steps": moved} if moved else {}),
+        )
+        await _commit(unit)
+        return _view(unit, reminder, changed=True, moved=moved)
+
+
+async def auto_snooze(
+    db: Database, telegram_id: int, reminder_id: int, now: datetime
+) -> StepChange | None:
+    """The ladder's last rung: silently move an ignored step a week ahead.
+
+    Returns None when the step closed or changed meanwhile, so the caller does nothing.
+    """
+    async with db.transaction() as conn:
+        reminder = await reminders_repo.get_owned(conn, reminder_id, telegram_id)
+        if reminder is None:
+            return None
+        unit = await _open_unit(conn, reminder.lead_id, telegram_id, now, None)
+        reminder = _find(unit, reminder_id)
+        if reminder.status not in OPEN:
+            return None
+        new_due = calendar.due_at(now, AUTO_SNOOZE_DAYS, unit.schedule)
+        moved = _postpone(unit, reminder, new_due, status="auto_snoozed")
+        unit.log(
+            "step_auto_snoozed",
+            step_id=reminder.step_id,
+            reminder_id=reminder.id,
+            until=new_due.isoformat(),
+            reminders_ignored=reminder.reminder_count,
+        )
+        await _commit(unit)
+        return _view(unit, reminder, changed=True, moved=moved)
+
+
+def _postpone(unit: _Unit, reminder: Reminder, new_due: datetime, *, status: str) -> list[int]:
+    shift = (
+        days_between(reminder.due_at, new_due, unit.schedule) if new_due > reminder.due_at else 0
+    )
+    unit.set(
+        reminder,
+        status=status,
+        due_at=new_due,
+        snooze_count=reminder.snooze_count + 1,
+        claimed_by=None,
+        claimed_until=None,
+    )
+    return _shift_later(unit, reminder, shift)
+
+
+def _closed_reason(status: str) -> str:
+    if status == "cancelled":
+        return "this step was removed from the plan"
+    word = "done" if status == "completed" else "skipped"
+    return f"this step is already {word}"
+
+
+async def pause_plan(db: Database, user: User, lead_id: int, now: datetime) -> Lead:
+    async with db.transaction() as conn:
+        unit = await _open_unit(conn, lead_id, user.telegram_id, now, user)
+        status = unit.lead.plan_status
+        if status == "paused":
+            return unit.lead
+        if status != "active":
+            raise Conflict(
+                "there is no active plan to pause"
+                if status == "none"
+                else "the plan is already completed"
+            )
+        unit.lead_values.update(plan_status="paused", plan_paused_at=now)
+        unit.log("plan_paused")
+        await _commit(unit)
+        return unit.lead_after()
+
+
+async def resume_plan(db: Database, user: User, lead_id: int, now: datetime) -> Lead:
+    """Resume where the plan left off: open steps move by the days it was paused."""
+    async with db.transaction() as conn:
+        unit = await _open_unit(conn, lead_id, user.telegram_id, now, user)
+        if unit.lead.plan_status == "active":
+            return unit.lead
+        if unit.lead.plan_status != "paused":
+            raise Conflict("the plan is not paused")
+        paused_at = unit.lead.plan_paused_at or now
+        days = days_between(paused_at, now, unit.schedule) if now > paused_at else 0
+        moved = []
+        if days > 0:
+            for reminder in unit.reminders:
+                if unit.is_open(reminder):
+                    unit.set(reminder, due_at=calendar.due_at(reminder.due_at, days, unit.schedule))
+                    moved.append(reminder.step_id)
+        unit.lead_values.update(plan_status="active", plan_paused_at=None)
+        extra: dict[str, Any] = {"moved_steps": moved} if moved else {}
+        unit.log("plan_resumed", paused_days=days, **extra)
+        await _commit(unit)
+        return unit.lead_after()
+
+
+async def delete_lead(db: Database, user: User, lead_id: int) -> None:
+    async with db.transaction() as conn:
+        if not await leads_repo.delete_lead(conn, lead_id, user.telegram_id):
+            raise NotFound("lead")
+
+
+# --- Plans: scheduling, rescheduling and editing share one function --------------------------
+
+
+def validate_specs(specs: list[StepSpec]) -> None:
+    """Rules that span steps; single-field rules are checked where input is parsed."""
+    seen: dict[int, int] = {}
+    latest_delay: int | None = None
+    for index, spec in enumerate(specs):
+        if spec.step_id in seen:
+            raise Invalid(
+                ("steps", index, "step_id"),
+                f"step_id {spec.step_id} is used twice (steps {seen[spec.step_id] + 1} and {index + 1})",
+            )
+        seen[spec.step_id] = index
+        delay = spec.delay_days
+        if isinstance(delay, int) and not isinstance(delay, bool):
+            if latest_delay is not None and delay < latest_delay:
+                raise Invalid(
+                    ("steps", index, "delay_days"),
+                    f"step {spec.step_id}: delay_days {delay} is earlier than an earlier "
+                    f"step's {latest_delay}; steps run in order",
+                )
+            latest_delay = delay
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryIn:
+    """A step imported as already closed (status done/skipped in the posted plan)."""
+
+    status: str
+    completed_at: datetime | None
+
+
+async def apply_plan(
+    conn: AsyncConnection,
+    lead: Lead,
+    user: User,
+    specs: list[StepSpec],
+    now: datetime,
+    *,
+    history: dict[int, HistoryIn] | None = None,
+) -> tuple[Lead, list[Reminder]]:
+    """Make the lead's reminders match `specs`, inside the caller's transaction.
+
+    Idempotent: applying the same plan again changes nothing. Open reminders follow the new
+    plan (re-dated only when their delay changed, keeping any snooze or lateness drift);
+    closed ones keep their history; steps no longer in the plan are cancelled, not deleted.
+    """
+    validate_specs(specs)
+    schedule = schedule_of(user)
+    history = history or {}
+    resolved = resolve_delays(specs)
+    for step in resolved:
+        if step.delay.source == "fallback":
+            log.warning(
+                "step %s of lead %s: no usable delay or timing (%r); placed %s days in",
+                step.spec.step_id,
+                lead.id,
+                step.spec.timing,
+                step.delay.days,
+            )
+    plan_start = lead.plan_started_at or now
+    existing = {r.step_id: r for r in await reminders_repo.for_lead(conn, lead.id)}
+    old_delays = {
+        s.get("step_id"): s.get("delay_days") for s in lead.engagement_plan if isinstance(s, dict)
+    }
+    unit = _Unit(
+        conn=conn, lead=lead, schedule=schedule, reminders=list(existing.values()), now=now
+    )
+    inserts: list[dict[str, Any]] = []
+    plan_json: list[dict[str, Any]] = []
+    added, changed = [], []
+    floor = calendar.next_working_moment(now, schedule)
+
+    for step in resolved:
+        spec = step.spec
+        planned = calendar.due_at(plan_start, step.delay.days, schedule)
+        ex = existing.get(spec.step_id)
+        imported = history.get(spec.step_id)
+        if ex is not None and ex.status in ("completed", "skipped"):
+            unit.set(ex, position=step.position)
+            plan_json.append(
+                step_json(step, status=JSON_STATUS_OF[ex.status], completed_at=ex.completed_at)
+            )
+            continue
+        if ex is not None and ex.status in OPEN:
+            values: dict[str, Any] = {"position": step.position}
+            if old_delays.get(spec.step_id) != step.delay.days:
+                drift = max(0, days_between(ex.planned_due_at, ex.due_at, schedule))
+                values["due_at"] = max(
+                    calendar.due_at(plan_start, step.delay.days + drift, schedule), floor
+                )
+                values["planned_due_at"] = planned
+                changed.append(spec.step_id)
+            unit.set(ex, **values)
+            plan_json.append(step_json(step, status="pending", completed_at=None))
+            continue
+        status, completed_at = "pending", None
+        if imported is not None:
+            status = REMINDER_STATUS_OF_JSON[imported.status]
+            completed_at = imported.completed_at or now
+        row = {
+            "position": step.position,
+            "due_at": max(planned, floor),
+            "planned_due_at": planned,
+            "status": status,
+            "completed_at": completed_at,
+            "snooze_count": 0,
+            "reminder_count": 0,
+            "last_reminded_at": None,
+            "message_id": None,
+            "claimed_by": None,
+            "claimed_until": None,
+        }
+        if ex is not None:  # a cancelled step put back into the plan
+            unit.set(ex, **row)
+        else:
+            inserts.append(
+                {
+                    **row,
+                    "lead_id": lead.id,
+                    "telegram_id": lead.telegram_id,
+                    "step_id": spec.step_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        added.append(spec.step_id)
+        plan_json.append(step_json(step, status=JSON_STATUS_OF[status], completed_at=completed_at))
+
+    kept = {step.spec.step_id for step in resolved}
+    removed = []
+    for ex in existing.values():
+        if ex.step_id not in kept and ex.status in OPEN:
+            unit.set(ex, status="cancelled", claimed_by=None, claimed_until=None)
+            removed.append(ex.step_id)
+
+    await reminders_repo.insert_many(conn, inserts)
+    reminders = await _after(unit, conn, lead.id)
+    any_open = any(r.status in OPEN for r in reminders if r.step_id in kept)
+    if not resolved:
+        plan_status = "none"
+    elif not any_open:
+        plan_status = "completed"
+    elif lead.plan_status == "paused":
+        plan_status = "paused"
+    else:
+        plan_status = "active"
+    unit.plan = plan_json
+    unit.lead_values.update(
+        plan_status=plan_status, plan_started_at=plan_start if resolved else None
+    )
+    first_activation = not lead.engagement_plan and not existing
+    if first_activation:
+        unit.log("plan_activated", steps=len(resolved))
+    elif (
+        added
+        or removed
+        or changed
+        or [s.get("step_id") for s in lead.engagement_plan] != [s.spec.step_id for s in resolved]
+    ):
+        unit.log("plan_edited", added=added, removed=removed, redated=changed)
+    if plan_status == "completed" and lead.plan_status != "completed" and not first_activation:
+        unit.log("plan_completed")
+    await _commit(unit)
+    return unit.lead_after(), reminders
+
+
+async def _after(unit: _Unit, conn: AsyncConnection, lead_id: int) -> list[Reminder]:
+    """The lead's reminders as they will be once this unit commits."""
+    fresh = await reminders_repo.for_lead(conn, lead_id)
+    return sorted(
+        (unit.current(r) if r.id in unit.updates else r for r in fresh),
+        key=lambda r: (r.position, r.step_id),
+    )
+
+
+async def replace_steps(
+    db: Database,
+    user: User,
+    lead_id: int,
+    specs: list[StepSpec],
+    now: datetime,
+    history: dict[int, HistoryIn] | None = None,
+) -> tuple[Lead, list[Reminder]]:
+    """PUT /plans/{lead_id}/steps: reorder, add, remove, re-time steps mid-flight."""
+    async with db.transaction() as conn:
+        lead = await leads_repo.get_for_update(conn, lead_id, user.telegram_id)
+        if lead is None:
+            raise NotFound("lead")
+        return await apply_plan(conn, lead, user, specs, now, history=history)
