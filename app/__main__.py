@@ -10,8 +10,10 @@ import sys
 
 import httpx
 
+from app.clock import SystemClock
 from app.db import migrate
 from app.db.database import Database
+from app.services.reconcile import reconcile
 from app.settings import SettingsError, load_settings
 
 
@@ -23,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     down = commands.add_parser("downgrade", help="revert migrations down to a revision")
     down.add_argument("revision")
     commands.add_parser("current", help="print the database's migration revision")
+    commands.add_parser(
+        "reconcile", help="repair plans whose JSON and reminder rows disagree (logs each fix)"
+    )
     tick = commands.add_parser(
         "tick", help="ask a running service for one dispatch pass (what the cron job runs)"
     )
@@ -47,6 +52,11 @@ async def _run(args: argparse.Namespace, db: Database) -> int:
         elif args.command == "downgrade":
             await migrate.downgrade(db, args.revision)
             print(f"database at {await migrate.current_revision(db)}")
+        elif args.command == "reconcile":
+            report = await reconcile(db, SystemClock().now())
+            for repair in report.repairs:
+                print(f"lead {repair.lead_id} step {repair.step_id}: {repair.what}")
+            print(f"checked {report.leads_checked} leads, {len(report.repairs)} repairs")
         else:
             print(await migrate.current_revision(db) or "empty")
     finally:

@@ -47,7 +47,8 @@ async def test_create_list_complete(client: httpx.AsyncClient, auth: Auth) -> No
     assert r.status_code == 200, r.text
     assert r.json()["step"]["status"] == "done"
     r = await client.post(f"/reminders/{rid}/complete", headers=auth())
-    assert r.status_code == 200 and r.json()["changed"] is False
+    assert r.status_code == 200
+    assert r.json()["changed"] is False
     r = await client.post(f"/reminders/{rid}/skip", headers=auth())
     assert r.status_code == 409
     rid2 = body["leads"][0]["steps"][1]["reminder_id"]

@@ -1,0 +1,120 @@
+"""Two transitions of one step at the same moment apply exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import URL
+
+from app.clock import ManualClock
+from app.db.database import Database
+from app.db.tables import lead_activity_log, scheduled_reminders
+from app.domain.plans import StepSpec
+from app.domain.users import TelegramProfile
+from app.services import plans as plans_service
+from app.services import steps as steps_service
+from app.services import users as users_service
+from app.services.errors import Conflict
+
+
+async def count_activity(db: Database, kind: str) -> int:
+    async with db.read() as conn:
+        return int(
+            (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(lead_activity_log)
+                    .where(lead_activity_log.c.activity_type == kind)
+                )
+            ).scalar_one()
+        )
+
+
+@pytest.fixture
+async def second_db(db: Database, db_url: URL) -> Database:
+    # A separate engine is a separate pool: the racing transitions really use two connections.
+    return Database.from_url(db_url)
+
+
+async def test_simultaneous_presses_apply_once(
+    db: Database, second_db: Database, clock: ManualClock
+) -> None:
+    user = await users_service.sign_in(
+        db, TelegramProfile(telegram_id=1, first_name="A"), clock.now()
+    )
+    specs = [
+        StepSpec(step_id=1, description="a", delay_days=0),
+        StepSpec(step_id=2, description="b", delay_days=2),
+    ]
+    lead = await plans_service.create_lead(db, user, {"name": "L"}, specs, clock.now())
+    reminder_id = lead.steps[0].reminder_id
+    assert reminder_id is not None
+    try:
+        results = await asyncio.gather(
+            *(
+                steps_service.close_step(d, user, reminder_id, "complete", clock.now())
+                for d in [db, second_db] * 5
+            )
+        )
+    finally:
+        await second_db.dispose()
+    assert sum(r.changed for r in results) == 1
+    assert await count_activity(db, "step_completed") == 1
+
+
+async def test_done_and_skip_racing_leave_one_outcome(
+    db: Database, second_db: Database, clock: ManualClock
+) -> None:
+    user = await users_service.sign_in(
+        db, TelegramProfile(telegram_id=1, first_name="A"), clock.now()
+    )
+    lead = await plans_service.create_lead(
+        db, user, {"name": "L"}, [StepSpec(step_id=1, description="a", delay_days=0)], clock.now()
+    )
+    reminder_id = lead.steps[0].reminder_id
+    assert reminder_id is not None
+    try:
+        results = await asyncio.gather(
+            steps_service.close_step(db, user, reminder_id, "complete", clock.now()),
+            steps_service.close_step(second_db, user, reminder_id, "skip", clock.now()),
+            return_exceptions=True,
+        )
+    finally:
+        await second_db.dispose()
+    outcomes = sorted(type(r).__name__ for r in results)
+    assert outcomes == ["Conflict", "StepChange"]
+    assert any(isinstance(r, Conflict) for r in results)
+    closed = await count_activity(db, "step_completed") + await count_activity(db, "step_skipped")
+    assert closed == 1
+    async with db.read() as conn:
+        status = (await conn.execute(select(scheduled_reminders.c.status))).scalar_one()
+    winner = next(r for r in results if not isinstance(r, BaseException))
+    assert status == winner.reminder.status
+
+
+async def test_transitions_on_different_steps_of_one_lead_lose_nothing(
+    db: Database, second_db: Database, clock: ManualClock
+) -> None:
+    """Both update the same engagement_plan JSON; the lead lock keeps both changes."""
+    user = await users_service.sign_in(
+        db, TelegramProfile(telegram_id=1, first_name="A"), clock.now()
+    )
+    specs = [StepSpec(step_id=i, description=str(i), delay_days=i) for i in range(1, 7)]
+    lead = await plans_service.create_lead(db, user, {"name": "L"}, specs, clock.now())
+    ids = [s.reminder_id for s in lead.steps]
+    try:
+        await asyncio.gather(
+            *(
+                steps_service.close_step(db if i % 2 else second_db, user, rid, "skip", clock.now())
+                for i, rid in enumerate(ids)
+                if rid is not None
+            )
+        )
+    finally:
+        await second_db.dispose()
+    view = await plans_service.get_plan(db, user, lead.id, clock.now())
+    assert [s.status for s in view.steps] == ["skipped"] * 6
+    assert view.plan_status == "completed"
+    assert await count_activity(db, "plan_completed") == 1
