@@ -44,6 +44,18 @@ class Database:
             async with conn.begin():
                 yield conn
 
+    @asynccontextmanager
+    async def single_read(self) -> AsyncIterator[AsyncConnection]:
+        """For exactly one SELECT: on PostgreSQL it runs in autocommit, saving the BEGIN and
+        COMMIT round trips a transaction costs (one statement is consistent on its own)."""
+        if not self.is_postgres:
+            async with self.read() as conn:
+                yield conn
+            return
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+
     async def ping(self) -> None:
         async with self.read() as conn:
             await conn.execute(text("SELECT 1"))

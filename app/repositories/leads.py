@@ -10,6 +10,7 @@ from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import lead_registry
+from app.db.tables import scheduled_reminders as sr
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,24 @@ async def get_for_update(conn: AsyncConnection, lead_id: int, telegram_id: int) 
     )
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
+    row = (await conn.execute(stmt)).first()
+    return to_lead(row) if row is not None else None
+
+
+async def lock_by_reminder(
+    conn: AsyncConnection, reminder_id: int, telegram_id: int
+) -> Lead | None:
+    """The lead a reminder belongs to, locked like get_for_update, in one round trip."""
+    owner = (
+        select(sr.c.lead_id)
+        .where(sr.c.id == reminder_id, sr.c.telegram_id == telegram_id)
+        .scalar_subquery()
+    )
+    stmt = select(lead_registry).where(
+        lead_registry.c.id == owner, lead_registry.c.telegram_id == telegram_id
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=lead_registry)
     row = (await conn.execute(stmt)).first()
     return to_lead(row) if row is not None else None
 

@@ -36,8 +36,14 @@ class Reminder:
     updated_at: datetime
 
 
+# Rows come from select(sr), whose columns are the table's in order; building the dataclass
+# positionally is several times faster than by name, which GET /plans feels with 600 rows.
+if tuple(c.name for c in sr.c) != Reminder.__slots__:
+    raise RuntimeError("Reminder's fields must mirror scheduled_reminders' columns, in order")
+
+
 def to_reminder(row: Row[Any]) -> Reminder:
-    return Reminder(**{name: row._mapping[name] for name in Reminder.__slots__})
+    return Reminder(*row)  # type: ignore[call-arg]
 
 
 async def for_lead(conn: AsyncConnection, lead_id: int) -> list[Reminder]:

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.routers.errors import http_error
 from app.routers.leads import specs_of
+from app.routers.responses import model_response
 from app.schemas import LeadDetailOut, LeadOut, PlanIn, PlansOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
@@ -18,24 +19,26 @@ router = APIRouter(tags=["plans"])
 Deps = Annotated[Container, Depends(get_container)]
 
 
-@router.get("/plans")
+@router.get("/plans", response_model=PlansOut)
 async def list_plans(
     user: CurrentUser,
     container: Deps,
     filter: Annotated[PlanFilter | None, Query()] = None,
     sort: Annotated[PlanSort, Query()] = "next_due",
-) -> PlansOut:
-    return await plans_service.list_plans(
+) -> Response:
+    plans = await plans_service.list_plans(
         container.db, user, container.clock.now(), filter_by=filter, sort=sort
     )
+    return model_response(plans)
 
 
-@router.get("/plans/{lead_id}")
-async def get_plan(lead_id: int, user: CurrentUser, container: Deps) -> LeadDetailOut:
+@router.get("/plans/{lead_id}", response_model=LeadDetailOut)
+async def get_plan(lead_id: int, user: CurrentUser, container: Deps) -> Response:
     try:
-        return await plans_service.get_plan(container.db, user, lead_id, container.clock.now())
+        plan = await plans_service.get_plan(container.db, user, lead_id, container.clock.now())
     except ServiceError as exc:
         raise http_error(exc) from None
+    return model_response(plan)
 
 
 @router.put("/plans/{lead_id}/steps")

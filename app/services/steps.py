@@ -117,16 +117,29 @@ class _Unit:
 
 
 async def _open_unit(
-    conn: AsyncConnection, lead_id: int, telegram_id: int, now: datetime, user: User | None
+    conn: AsyncConnection,
+    telegram_id: int,
+    now: datetime,
+    user: User | None,
+    *,
+    lead_id: int | None = None,
+    reminder_id: int | None = None,
 ) -> _Unit:
-    lead = await leads_repo.get_for_update(conn, lead_id, telegram_id)
-    if lead is None:
-        raise NotFound("lead")
+    """Lock the lead (found directly, or through one of its reminders) and read its steps."""
+    if reminder_id is not None:
+        lead = await leads_repo.lock_by_reminder(conn, reminder_id, telegram_id)
+        if lead is None:
+            raise NotFound("reminder")
+    else:
+        assert lead_id is not None
+        lead = await leads_repo.get_for_update(conn, lead_id, telegram_id)
+        if lead is None:
+            raise NotFound("lead")
     if user is None:
         user = await users_repo.get(conn, telegram_id)
         if user is None:
             raise NotFound("user")
-    reminders = await reminders_repo.for_lead(conn, lead_id)
+    reminders = await reminders_repo.for_lead(conn, lead.id)
     return _Unit(conn=conn, lead=lead, schedule=schedule_of(user), reminders=reminders, now=now)
 
 
@@ -180,13 +193,6 @@ def _view(unit: _Unit, reminder: Reminder, changed: bool, **extra: Any) -> StepC
     )
 
 
-async def _locate(conn: AsyncConnection, reminder_id: int, telegram_id: int) -> Reminder:
-    reminder = await reminders_repo.get_owned(conn, reminder_id, telegram_id)
-    if reminder is None:
-        raise NotFound("reminder")
-    return reminder
-
-
 def _find(unit: _Unit, reminder_id: int) -> Reminder:
     for reminder in unit.reminders:
         if reminder.id == reminder_id:
@@ -202,8 +208,7 @@ async def close_step(
         raise ValueError(f"unknown closing action {action!r}")
     target_status = _CLOSING[action]
     async with db.transaction() as conn:
-        found = await _locate(conn, reminder_id, user.telegram_id)
-        unit = await _open_unit(conn, found.lead_id, user.telegram_id, now, user)
+        unit = await _open_unit(conn, user.telegram_id, now, user, reminder_id=reminder_id)
         reminder = _find(unit, reminder_id)
         if reminder.status == target_status:
             return _view(unit, reminder, changed=False)
@@ -238,8 +243,7 @@ async def snooze(
     if not 1 <= days <= MAX_SNOOZE_DAYS:
         raise Invalid(("days",), f"must be between 1 and {MAX_SNOOZE_DAYS}")
     async with db.transaction() as conn:
-        found = await _locate(conn, reminder_id, user.telegram_id)
-        unit = await _open_unit(conn, found.lead_id, user.telegram_id, now, user)
+        unit = await _open_unit(conn, user.telegram_id, now, user, reminder_id=reminder_id)
         reminder = _find(unit, reminder_id)
         if reminder.status in CLOSED:
             raise Conflict(_closed_reason(reminder.status))
@@ -265,10 +269,10 @@ async def auto_snooze(
     Returns None when the step closed or changed meanwhile, so the caller does nothing.
     """
     async with db.transaction() as conn:
-        reminder = await reminders_repo.get_owned(conn, reminder_id, telegram_id)
-        if reminder is None:
-            return None
-        unit = await _open_unit(conn, reminder.lead_id, telegram_id, now, None)
+        try:
+            unit = await _open_unit(conn, telegram_id, now, None, reminder_id=reminder_id)
+        except NotFound:
+            return None  # the lead was deleted meanwhile
         reminder = _find(unit, reminder_id)
         if reminder.status not in OPEN:
             return None
@@ -309,7 +313,7 @@ def _closed_reason(status: str) -> str:
 
 async def pause_plan(db: Database, user: User, lead_id: int, now: datetime) -> Lead:
     async with db.transaction() as conn:
-        unit = await _open_unit(conn, lead_id, user.telegram_id, now, user)
+        unit = await _open_unit(conn, user.telegram_id, now, user, lead_id=lead_id)
         status = unit.lead.plan_status
         if status == "paused":
             return unit.lead
@@ -328,7 +332,7 @@ async def pause_plan(db: Database, user: User, lead_id: int, now: datetime) -> L
 async def resume_plan(db: Database, user: User, lead_id: int, now: datetime) -> Lead:
     """Resume where the plan left off: open steps move by the days it was paused."""
     async with db.transaction() as conn:
-        unit = await _open_unit(conn, lead_id, user.telegram_id, now, user)
+        unit = await _open_unit(conn, user.telegram_id, now, user, lead_id=lead_id)
         if unit.lead.plan_status == "active":
             return unit.lead
         if unit.lead.plan_status != "paused":

@@ -21,7 +21,7 @@ async def sign_in(db: Database, profile: TelegramProfile, now: datetime) -> User
     The common case (known user, same profile) is a single read, so authentication adds one
     cheap query to a request rather than a write.
     """
-    async with db.read() as conn:
+    async with db.single_read() as conn:
         user = await users_repo.get(conn, profile.telegram_id)
     if user is not None and not profile.differs_from(user):
         return user
