@@ -7,15 +7,12 @@ what aiogram leaves to the caller: the header format, duplicated keys, the age o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import parse_qsl
 
-from aiogram.utils.web_app import (
-    WebAppInitData,
-    check_webapp_signature,
-    parse_webapp_init_data,
-)
+from aiogram.utils.web_app import check_webapp_signature, parse_webapp_init_data
 from fastapi import Depends, Header, HTTPException
 from pydantic import ValidationError
 
@@ -33,7 +30,16 @@ class InitDataError(Exception):
     """Why initData was refused; the message is safe to show the caller."""
 
 
-def verify_init_data(raw: str, *, token: str, now: datetime, max_age: int) -> WebAppInitData:
+@dataclass(frozen=True, slots=True)
+class SignedInitData:
+    """What a correctly signed initData says: who, and when Telegram signed it."""
+
+    profile: TelegramProfile
+    auth_date: datetime
+
+
+def check_signed(raw: str, *, token: str) -> SignedInitData:
+    """Everything about initData that depends only on the string and the token."""
     if not raw:
         raise InitDataError("initData is empty")
     if len(raw) > MAX_INIT_DATA_LENGTH:
@@ -60,14 +66,31 @@ def verify_init_data(raw: str, *, token: str, now: datetime, max_age: int) -> We
         data = parse_webapp_init_data(raw)
     except (ValueError, ValidationError):
         raise InitDataError("initData fields are malformed") from None
-    auth_date = data.auth_date.astimezone(UTC)
+    if data.user is None:
+        raise InitDataError("initData has no user")
+    user = data.user
+    profile = TelegramProfile(
+        telegram_id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+        photo_url=user.photo_url,
+    )
+    return SignedInitData(profile=profile, auth_date=data.auth_date.astimezone(UTC))
+
+
+def check_age(auth_date: datetime, *, now: datetime, max_age: int) -> None:
     if auth_date > now + FUTURE_SKEW:
         raise InitDataError("initData auth_date is in the future")
     if max_age and now - auth_date > timedelta(seconds=max_age):
         raise InitDataError("initData has expired")
-    if data.user is None:
-        raise InitDataError("initData has no user")
-    return data
+
+
+def verify_init_data(raw: str, *, token: str, now: datetime, max_age: int) -> SignedInitData:
+    signed = check_signed(raw, token=token)
+    check_age(signed.auth_date, now=now, max_age=max_age)
+    return signed
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -85,24 +108,14 @@ async def current_user(
         raise _unauthorized("unsupported Authorization scheme; expected 'tma <initData>'")
     now = container.clock.now()
     try:
-        data = verify_init_data(
-            raw,
-            token=container.settings.initdata_token,
-            now=now,
-            max_age=container.settings.tma_init_data_max_age,
-        )
+        signed = container.init_data.get(raw)
+        if signed is None:
+            signed = check_signed(raw, token=container.settings.initdata_token)
+            container.init_data.put(raw, signed)
+        check_age(signed.auth_date, now=now, max_age=container.settings.tma_init_data_max_age)
     except InitDataError as exc:
         raise _unauthorized(str(exc)) from None
-    assert data.user is not None  # verify_init_data refuses initData without a user
-    profile = TelegramProfile(
-        telegram_id=data.user.id,
-        first_name=data.user.first_name,
-        last_name=data.user.last_name,
-        username=data.user.username,
-        language_code=data.user.language_code,
-        photo_url=data.user.photo_url,
-    )
-    return await users_service.sign_in(container.db, profile, now)
+    return await users_service.sign_in(container.db, signed.profile, now, container.user_cache)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

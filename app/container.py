@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 
 from app.clock import Clock
 from app.db.database import Database
+from app.services.users import UserCache
 from app.settings import Settings
+
+
+class VerifiedInitData:
+    """initData strings already verified, so a page's burst of requests (which all carry
+    the same string) pays for parsing and two HMACs once. Verification is a pure function of
+    the string and the token, so remembering it is exact; the age is still checked on every
+    request. Bounded, least recently used first out; failures are never remembered."""
+
+    def __init__(self, max_size: int = 4096) -> None:
+        self.max_size = max_size
+        self._entries: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, raw: str) -> Any | None:
+        found = self._entries.get(raw)
+        if found is not None:
+            self._entries.move_to_end(raw)
+        return found
+
+    def put(self, raw: str, value: Any) -> None:
+        self._entries[raw] = value
+        while len(self._entries) > self.max_size:
+            self._entries.popitem(last=False)
 
 
 @dataclass(slots=True)
@@ -16,6 +41,8 @@ class Container:
     settings: Settings
     clock: Clock
     db: Database
+    user_cache: UserCache = field(default_factory=UserCache)
+    init_data: VerifiedInitData = field(default_factory=VerifiedInitData)
 
 
 def get_container(request: Request) -> Container:

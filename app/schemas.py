@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from app.domain.plans import (
     MAX_DESCRIPTION,
@@ -35,7 +35,7 @@ class StepIn(BaseModel):
     channel: Channel = "other"
     suggested_text: str | None = Field(default=None, max_length=MAX_SUGGESTED_TEXT)
     status: Literal["pending", "done", "skipped"] = "pending"
-    completed_at: datetime | None = None
+    completed_at: AwareDatetime | None = None
 
 
 class PlanIn(BaseModel):

@@ -258,8 +258,7 @@ def test_published_vectors(vector: dict[str, Any]) -> None:
     if vector["valid"]:
         data = verify_init_data(vector["init_data"], token=vector["token"], now=now, max_age=0)
         if vector.get("user_id") is not None:
-            assert data.user is not None
-            assert str(data.user.id) == str(vector["user_id"])
+            assert str(data.profile.telegram_id) == str(vector["user_id"])
     else:
         with pytest.raises(InitDataError):
             verify_init_data(vector["init_data"], token=vector["token"], now=now, max_age=0)
@@ -272,3 +271,54 @@ def test_published_vector_fails_with_another_token() -> None:
     now = datetime.fromtimestamp(vector["auth_date"] + 60, tz=UTC)
     with pytest.raises(InitDataError, match="signature"):
         verify_init_data(vector["init_data"], token="1:not-the-token", now=now, max_age=0)
+
+
+async def test_a_remembered_init_data_still_expires(
+    client: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    raw = initdata.sign(user=initdata.default_user(), auth_date=now_ts(clock))
+    headers = {"Authorization": f"tma {raw}"}
+    assert (await client.get("/me", headers=headers)).status_code == 200
+    clock.advance(timedelta(seconds=86400 + 1))
+    assert "expired" in await assert_401(client, headers)
+
+
+def test_user_cache_expires_and_is_bounded() -> None:
+    from datetime import UTC, datetime
+
+    from app.domain.users import User
+    from app.services.users import UserCache
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    cache = UserCache(ttl=timedelta(seconds=1), max_size=2)
+
+    def user(telegram_id: int) -> User:
+        return User(
+            telegram_id=telegram_id,
+            first_name="A",
+            last_name=None,
+            username=None,
+            language_code=None,
+            photo_url=None,
+            timezone="UTC",
+            timezone_set_at=None,
+            work_start="09:00",
+            work_end="18:00",
+            workdays=(1, 2, 3, 4, 5),
+            reminders_paused=False,
+            paused_until=None,
+            blocked_at=None,
+            created_at=now,
+            updated_at=now,
+        )
+
+    cache.put(user(1), now)
+    assert cache.get(1, now + timedelta(milliseconds=999)) is not None
+    assert cache.get(1, now + timedelta(seconds=1)) is None
+    cache.put(user(1), now)
+    cache.put(user(2), now)
+    cache.put(user(3), now)
+    assert cache.get(1, now) is None  # the oldest went first
+    assert cache.get(3, now) is not None
+    cache.forget(3)
+    assert cache.get(3, now) is None

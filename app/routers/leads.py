@@ -8,6 +8,7 @@ from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.domain.plans import StepSpec
 from app.routers.errors import http_error, unprocessable
+from app.routers.ids import LeadId
 from app.schemas import LeadIn, LeadOut, StepIn
 from app.services import plans as plans_service
 from app.services import steps as steps_service
@@ -61,7 +62,7 @@ async def create_lead(
 
 @router.delete("/leads/{lead_id}", status_code=204)
 async def delete_lead(
-    lead_id: int,
+    lead_id: LeadId,
     user: CurrentUser,
     container: Annotated[Container, Depends(get_container)],
 ) -> Response:

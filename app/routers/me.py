@@ -3,13 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.domain.users import User
 from app.routers.errors import http_error, unprocessable
+from app.routers.responses import model_response
 from app.services import users as users_service
 from app.services.errors import ServiceError
 
@@ -61,9 +62,9 @@ class MePatch(BaseModel):
     paused_until: datetime | None = None
 
 
-@router.get("/me")
-async def get_me(user: CurrentUser) -> MeOut:
-    return MeOut.of(user)
+@router.get("/me", response_model=MeOut)
+async def get_me(user: CurrentUser) -> Response:
+    return model_response(MeOut.of(user))
 
 
 @router.patch("/me")
@@ -78,7 +79,7 @@ async def patch_me(
             raise unprocessable((name,), "cannot be null; leave the field out to keep it")
     try:
         updated = await users_service.update_settings(
-            container.db, user.telegram_id, changes, container.clock.now()
+            container.db, user.telegram_id, changes, container.clock.now(), container.user_cache
         )
     except ServiceError as exc:
         raise http_error(exc) from None

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.routers.errors import http_error
+from app.routers.ids import LeadId
 from app.routers.leads import specs_of
 from app.routers.responses import model_response
 from app.schemas import LeadDetailOut, LeadOut, PlanIn, PlansOut
@@ -33,7 +34,7 @@ async def list_plans(
 
 
 @router.get("/plans/{lead_id}", response_model=LeadDetailOut)
-async def get_plan(lead_id: int, user: CurrentUser, container: Deps) -> Response:
+async def get_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> Response:
     try:
         plan = await plans_service.get_plan(container.db, user, lead_id, container.clock.now())
     except ServiceError as exc:
@@ -42,7 +43,9 @@ async def get_plan(lead_id: int, user: CurrentUser, container: Deps) -> Response
 
 
 @router.put("/plans/{lead_id}/steps")
-async def replace_steps(lead_id: int, body: PlanIn, user: CurrentUser, container: Deps) -> LeadOut:
+async def replace_steps(
+    lead_id: LeadId, body: PlanIn, user: CurrentUser, container: Deps
+) -> LeadOut:
     specs, history = specs_of(body.steps)
     now = container.clock.now()
     try:
@@ -55,7 +58,7 @@ async def replace_steps(lead_id: int, body: PlanIn, user: CurrentUser, container
 
 
 @router.post("/plans/{lead_id}/pause")
-async def pause_plan(lead_id: int, user: CurrentUser, container: Deps) -> LeadOut:
+async def pause_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> LeadOut:
     now = container.clock.now()
     try:
         await steps_service.pause_plan(container.db, user, lead_id, now)
@@ -65,7 +68,7 @@ async def pause_plan(lead_id: int, user: CurrentUser, container: Deps) -> LeadOu
 
 
 @router.post("/plans/{lead_id}/resume")
-async def resume_plan(lead_id: int, user: CurrentUser, container: Deps) -> LeadOut:
+async def resume_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> LeadOut:
     now = container.clock.now()
     try:
         await steps_service.resume_plan(container.db, user, lead_id, now)

@@ -10,6 +10,7 @@ from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.domain.users import User
 from app.routers.errors import http_error
+from app.routers.ids import ReminderId
 from app.schemas import SnoozeIn, StepChangeOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
@@ -33,7 +34,7 @@ def _out(change: StepChange, user: User, now: datetime) -> StepChangeOut:
 
 
 @router.post("/reminders/{reminder_id}/complete")
-async def complete(reminder_id: int, user: CurrentUser, container: Deps) -> StepChangeOut:
+async def complete(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> StepChangeOut:
     now = container.clock.now()
     try:
         change = await steps_service.close_step(container.db, user, reminder_id, "complete", now)
@@ -43,7 +44,7 @@ async def complete(reminder_id: int, user: CurrentUser, container: Deps) -> Step
 
 
 @router.post("/reminders/{reminder_id}/skip")
-async def skip(reminder_id: int, user: CurrentUser, container: Deps) -> StepChangeOut:
+async def skip(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> StepChangeOut:
     now = container.clock.now()
     try:
         change = await steps_service.close_step(container.db, user, reminder_id, "skip", now)
@@ -54,7 +55,7 @@ async def skip(reminder_id: int, user: CurrentUser, container: Deps) -> StepChan
 
 @router.post("/reminders/{reminder_id}/snooze")
 async def snooze(
-    reminder_id: int, body: SnoozeIn, user: CurrentUser, container: Deps
+    reminder_id: ReminderId, body: SnoozeIn, user: CurrentUser, container: Deps
 ) -> StepChangeOut:
     now = container.clock.now()
     try:
@@ -71,7 +72,7 @@ class DraftOut(BaseModel):
 
 
 @router.get("/reminders/{reminder_id}/draft")
-async def draft(reminder_id: int, user: CurrentUser, container: Deps) -> DraftOut:
+async def draft(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> DraftOut:
     try:
         text, generated_at, source = await plans_service.stored_draft(
             container.db, user, reminder_id

@@ -203,7 +203,8 @@ def _summary(views: list[LeadOut], now: datetime, schedule: WorkSchedule) -> Sum
         for step in view.steps:
             if (
                 step.state in OPEN
-                and step.status in ("due", "upcoming")
+                and step.status in ("due", "upcoming", "snoozed")
+                and step.waiting_for_step is None
                 and step.due_at is not None
                 and local_date(step.due_at, schedule) <= today
             ):

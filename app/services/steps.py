@@ -217,8 +217,15 @@ async def close_step(
         unit.set(
             reminder, status=target_status, completed_at=now, claimed_by=None, claimed_until=None
         )
+        # While a plan is paused its clock stands still: lateness stops growing at the pause,
+        # and resume moves every open step by the paused days.
+        effective_now = now
+        if unit.lead.plan_status == "paused" and unit.lead.plan_paused_at is not None:
+            effective_now = min(now, unit.lead.plan_paused_at)
         late_days = (
-            days_between(reminder.due_at, now, unit.schedule) if now > reminder.due_at else 0
+            days_between(reminder.due_at, effective_now, unit.schedule)
+            if effective_now > reminder.due_at
+            else 0
         )
         moved = _shift_later(unit, reminder, late_days)
         unit.set_json_step(
@@ -247,7 +254,13 @@ async def snooze(
         reminder = _find(unit, reminder_id)
         if reminder.status in CLOSED:
             raise Conflict(_closed_reason(reminder.status))
-        new_due = calendar.due_at(now, days, unit.schedule)
+        if unit.lead.plan_status == "paused":
+            # A paused plan's dates are frozen and move as a whole on resume; a date chosen
+            # inside the pause would then move twice.
+            raise Conflict("the plan is paused; resume it to snooze its steps")
+        # From now for a step already due; from its date for one still ahead, which never
+        # brings a step earlier than planned.
+        new_due = calendar.due_at(max(now, reminder.due_at), days, unit.schedule)
         moved = _postpone(unit, reminder, new_due, status="pending")
         unit.log(
             "step_snoozed",
@@ -490,10 +503,15 @@ async def apply_plan(
 
     kept = {step.spec.step_id for step in resolved}
     removed = []
+    old_ids = {s.get("step_id") for s in lead.engagement_plan if isinstance(s, dict)}
     for ex in existing.values():
-        if ex.step_id not in kept and ex.status in OPEN:
+        if ex.step_id in kept:
+            continue
+        if ex.status in OPEN:
             unit.set(ex, status="cancelled", claimed_by=None, claimed_until=None)
             removed.append(ex.step_id)
+        elif ex.step_id in old_ids:
+            removed.append(ex.step_id)  # closed: leaves the plan, keeps its reminder row
 
     await reminders_repo.insert_many(conn, inserts)
     reminders = await _after(unit, conn, lead.id)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import OrderedDict
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.db.database import Database
@@ -15,22 +16,66 @@ SETTINGS_FIELDS = frozenset(
 )
 
 
-async def sign_in(db: Database, profile: TelegramProfile, now: datetime) -> User:
+class UserCache:
+    """Users read in the last moment, so a burst of Mini App requests costs one query.
+
+    Entries live `ttl` on the injected clock and the cache holds at most `max_size` users.
+    Writes made in this process replace their entry at once; a write made by another
+    replica is seen here within `ttl`. Only authentication reads from it: services that
+    decide anything (the dispatcher, transitions) read the row inside their transaction.
+    """
+
+    def __init__(self, ttl: timedelta = timedelta(seconds=1), max_size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_size = max_size
+        self._entries: OrderedDict[int, tuple[User, datetime]] = OrderedDict()
+
+    def get(self, telegram_id: int, now: datetime) -> User | None:
+        entry = self._entries.get(telegram_id)
+        if entry is None:
+            return None
+        user, stored_at = entry
+        if not (stored_at <= now < stored_at + self.ttl):
+            del self._entries[telegram_id]
+            return None
+        return user
+
+    def put(self, user: User, now: datetime) -> None:
+        self._entries[user.telegram_id] = (user, now)
+        self._entries.move_to_end(user.telegram_id)
+        while len(self._entries) > self.max_size:
+            self._entries.popitem(last=False)
+
+    def forget(self, telegram_id: int) -> None:
+        self._entries.pop(telegram_id, None)
+
+
+async def sign_in(
+    db: Database, profile: TelegramProfile, now: datetime, cache: UserCache | None = None
+) -> User:
     """The user behind a verified initData: created on first use, refreshed when it changed.
 
-    The common case (known user, same profile) is a single read, so authentication adds one
-    cheap query to a request rather than a write.
+    The common case (known user, same profile) is a cache hit or a single read, so
+    authentication adds at most one cheap query to a request, never a write.
     """
-    async with db.single_read() as conn:
-        user = await users_repo.get(conn, profile.telegram_id)
-    if user is not None and not profile.differs_from(user):
-        return user
-    async with db.transaction() as conn:
-        return await users_repo.upsert_profile(conn, profile, now)
+    user = cache.get(profile.telegram_id, now) if cache is not None else None
+    if user is None:
+        async with db.single_read() as conn:
+            user = await users_repo.get(conn, profile.telegram_id)
+    if user is None or profile.differs_from(user):
+        async with db.transaction() as conn:
+            user = await users_repo.upsert_profile(conn, profile, now)
+    if cache is not None:
+        cache.put(user, now)
+    return user
 
 
 async def update_settings(
-    db: Database, telegram_id: int, changes: dict[str, Any], now: datetime
+    db: Database,
+    telegram_id: int,
+    changes: dict[str, Any],
+    now: datetime,
+    cache: UserCache | None = None,
 ) -> User:
     unknown = set(changes) - SETTINGS_FIELDS
     if unknown:
@@ -43,6 +88,8 @@ async def update_settings(
         updated = await users_repo.update_settings(conn, telegram_id, values, now)
     if updated is None:
         raise NotFound("user")
+    if cache is not None:
+        cache.put(updated, now)
     return updated
 
 
