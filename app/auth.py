@@ -13,10 +13,10 @@ from typing import Annotated
 from urllib.parse import parse_qsl
 
 from aiogram.utils.web_app import check_webapp_signature, parse_webapp_init_data
-from fastapi import Depends, Header, HTTPException
+from fastapi import Depends, HTTPException, Request
 from pydantic import ValidationError
 
-from app.container import Container, get_container
+from app.container import get_container
 from app.domain.users import TelegramProfile, User
 from app.services import users as users_service
 
@@ -97,10 +97,11 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "tma"})
 
 
-async def current_user(
-    container: Annotated[Container, Depends(get_container)],
-    authorization: Annotated[str | None, Header()] = None,
-) -> User:
+async def current_user(request: Request) -> User:
+    # Read straight from the request rather than through nested FastAPI parameters: this
+    # runs on every Mini App request, and each resolved parameter costs time per call.
+    container = get_container(request)
+    authorization = request.headers.get("authorization")
     if authorization is None:
         raise _unauthorized("missing Authorization header; expected 'tma <initData>'")
     scheme, _, raw = authorization.partition(" ")

@@ -108,6 +108,10 @@ scheduled_reminders = Table(
     # The date the plan itself gives the step; sequencing never moves a step before it.
     Column("planned_due_at", UTCDateTime, nullable=False),
     Column("status", String(16), nullable=False, server_default="pending"),
+    # The escalation ladder: messages sent since the step last came due, and when the
+    # dispatcher should look at the step next (its due time, or the next rung's time).
+    Column("nudge_stage", Integer, nullable=False, server_default="0"),
+    Column("next_action_at", UTCDateTime, nullable=False),
     Column("snooze_count", Integer, nullable=False, server_default="0"),
     Column("reminder_count", Integer, nullable=False, server_default="0"),
     Column("last_reminded_at", UTCDateTime),
@@ -127,11 +131,11 @@ scheduled_reminders = Table(
         name="status",
     ),
     CheckConstraint("snooze_count >= 0 AND reminder_count >= 0", name="counts"),
-    # The dispatcher's hot query: open reminders by due time. Partial on both engines, so
-    # closed history and far-future rows cost the claim nothing.
+    # The dispatcher's hot query: open reminders by next action time. Partial on both
+    # engines, so closed history costs the claim nothing and far-future rows are never read.
     Index(
         "ix_scheduled_reminders_due_open",
-        "due_at",
+        "next_action_at",
         postgresql_where=text(_open_status_sql),
         sqlite_where=text(_open_status_sql),
     ),

@@ -22,6 +22,8 @@ class Reminder:
     due_at: datetime
     planned_due_at: datetime
     status: str
+    nudge_stage: int
+    next_action_at: datetime
     snooze_count: int
     reminder_count: int
     last_reminded_at: datetime | None

@@ -117,6 +117,7 @@ async def _reconcile_lead(
                         "step_id": step_id,
                         "position": position,
                         "due_at": max(planned, calendar.next_working_moment(now, schedule)),
+                        "next_action_at": max(planned, calendar.next_working_moment(now, schedule)),
                         "planned_due_at": planned,
                         "status": status,
                         "completed_at": None if status == "pending" else closed_at,
@@ -186,6 +187,10 @@ async def _reconcile_lead(
                             "due_at": max(
                                 reminder.due_at, calendar.next_working_moment(now, schedule)
                             ),
+                            "next_action_at": max(
+                                reminder.due_at, calendar.next_working_moment(now, schedule)
+                            ),
+                            "nudge_stage": 0,
                             "updated_at": now,
                         },
                     )

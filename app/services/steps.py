@@ -82,6 +82,10 @@ class _Unit:
     lead_values: dict[str, Any] = field(default_factory=dict)
 
     def set(self, reminder: Reminder, **values: Any) -> None:
+        if "due_at" in values:
+            # A new date restarts the escalation ladder: the step is due afresh.
+            values.setdefault("next_action_at", values["due_at"])
+            values.setdefault("nudge_stage", 0)
         self.updates.setdefault(reminder.id, {}).update(values)
 
     def current(self, reminder: Reminder) -> Reminder:
@@ -475,6 +479,8 @@ async def apply_plan(
         row = {
             "position": step.position,
             "due_at": max(planned, floor),
+            "next_action_at": max(planned, floor),
+            "nudge_stage": 0,
             "planned_due_at": planned,
             "status": status,
             "completed_at": completed_at,

@@ -58,10 +58,12 @@ async def sign_in(
     The common case (known user, same profile) is a cache hit or a single read, so
     authentication adds at most one cheap query to a request, never a write.
     """
-    user = cache.get(profile.telegram_id, now) if cache is not None else None
-    if user is None:
-        async with db.single_read() as conn:
-            user = await users_repo.get(conn, profile.telegram_id)
+    if cache is not None:
+        cached = cache.get(profile.telegram_id, now)
+        if cached is not None and not profile.differs_from(cached):
+            return cached
+    async with db.single_read() as conn:
+        user = await users_repo.get(conn, profile.telegram_id)
     if user is None or profile.differs_from(user):
         async with db.transaction() as conn:
             user = await users_repo.upsert_profile(conn, profile, now)

@@ -85,6 +85,8 @@ def upgrade() -> None:
         sa.Column("due_at", TS, nullable=False),
         sa.Column("planned_due_at", TS, nullable=False),
         sa.Column("status", sa.String(16), server_default="pending", nullable=False),
+        sa.Column("nudge_stage", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("next_action_at", TS, nullable=False),
         sa.Column("snooze_count", sa.Integer(), server_default="0", nullable=False),
         sa.Column("reminder_count", sa.Integer(), server_default="0", nullable=False),
         sa.Column("last_reminded_at", TS),
@@ -125,7 +127,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_scheduled_reminders_due_open",
         "scheduled_reminders",
-        ["due_at"],
+        ["next_action_at"],
         postgresql_where=OPEN_STATUS,
         sqlite_where=OPEN_STATUS,
     )

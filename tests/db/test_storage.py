@@ -41,6 +41,7 @@ async def seed_lead(db: Database, telegram_id: int = 1) -> int:
                 step_id=1,
                 due_at=NOW,
                 planned_due_at=NOW,
+                next_action_at=NOW,
                 created_at=NOW,
                 updated_at=NOW,
             )
@@ -98,6 +99,7 @@ async def test_one_reminder_per_step(db: Database) -> None:
                     step_id=1,
                     due_at=NOW,
                     planned_due_at=NOW,
+                    next_action_at=NOW,
                     created_at=NOW,
                     updated_at=NOW,
                 )
