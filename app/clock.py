@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -16,10 +17,17 @@ class Clock(Protocol):
         """Wait; a test clock may return at once after moving time."""
         ...
 
+    def monotonic(self) -> float:
+        """Seconds on a clock that never jumps, for pacing and timeouts."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -32,6 +40,7 @@ class ManualClock:
         if start.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
         self._now = start.astimezone(UTC)
+        self._epoch = self._now
 
     def now(self) -> datetime:
         return self._now
@@ -47,6 +56,9 @@ class ManualClock:
         self._now += delta
         return self._now
 
+    def monotonic(self) -> float:
+        return (self._now - self._epoch).total_seconds()
+
     async def sleep(self, seconds: float) -> None:
-        self.advance(seconds)
+        self.advance(max(seconds, 0.0))
         await asyncio.sleep(0)

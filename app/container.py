@@ -6,12 +6,17 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiogram import Bot
 from fastapi import Request
 
 from app.clock import Clock
 from app.db.database import Database
+from app.scheduler.loop import DispatchLoop
+from app.scheduler.metrics import DispatchMetrics
+from app.scheduler.tick import Dispatcher
 from app.services.users import UserCache
 from app.settings import Settings
+from app.telegram.sender import Outbox
 
 
 class VerifiedInitData:
@@ -41,6 +46,11 @@ class Container:
     settings: Settings
     clock: Clock
     db: Database
+    metrics: DispatchMetrics
+    dispatcher: Dispatcher
+    outbox: Outbox | None = None
+    bot: Bot | None = None
+    loop: DispatchLoop | None = None
     user_cache: UserCache = field(default_factory=UserCache)
     init_data: VerifiedInitData = field(default_factory=VerifiedInitData)
 

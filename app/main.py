@@ -7,6 +7,9 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from fastapi import FastAPI
 
 from app.clock import Clock, SystemClock
@@ -14,8 +17,13 @@ from app.container import Container
 from app.db import migrate
 from app.db.database import Database
 from app.logs import configure_logging
-from app.routers import health, leads, me, plans, reminders
+from app.routers import health, internal, leads, me, plans, reminders
+from app.scheduler.loop import DispatchLoop
+from app.scheduler.metrics import DispatchMetrics
+from app.scheduler.tick import Dispatcher
+from app.services.users import UserCache
 from app.settings import Settings, SettingsError, load_settings
+from app.telegram.sender import BotTransport, Outbox, Sender, Transport
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +41,27 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings)
         db = database if database is not None else Database.from_url(settings.database)
+        container: Container | None = None
         try:
             if settings.auto_migrate:
                 await migrate.upgrade(db)
-            app.state.container = Container(settings=settings, clock=clock, db=db)
+            container = build_container(settings, clock, db)
+            app.state.container = container
+            if container.loop is not None:
+                container.loop.start()
             log.info(
-                "started: database=%s mode=%s",
+                "started: database=%s mode=%s scheduler=%s",
                 db.dialect,
                 "local" if settings.local_mode else "telegram",
+                "on" if container.loop is not None else "off",
             )
             yield
         finally:
+            if container is not None:
+                if container.loop is not None:
+                    await container.loop.stop()
+                if container.bot is not None:
+                    await container.bot.session.close()
             if database is None:
                 await db.dispose()
 
@@ -57,7 +75,68 @@ def create_app(
     app.include_router(leads.router)
     app.include_router(plans.router)
     app.include_router(reminders.router)
+    app.include_router(internal.router)
     return app
+
+
+def build_container(settings: Settings, clock: Clock, db: Database) -> Container:
+    metrics = DispatchMetrics()
+    outbox: Outbox | None = None
+    bot: Bot | None = None
+    transport: Transport
+    if settings.telegram_bot_token is None:
+        outbox = Outbox()
+        transport = outbox
+    else:
+        bot = Bot(
+            settings.telegram_bot_token.get_secret_value(),
+            session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base)),
+        )
+        transport = BotTransport(bot)
+    sender = Sender(
+        transport,
+        clock,
+        global_rate=settings.send_rate_global,
+        per_chat_rate=settings.send_rate_per_chat,
+        on_retry_after=lambda _seconds: metrics.retry_after.inc(),
+    )
+    user_cache = UserCache()
+    app_url = (
+        f"{settings.public_base_url}/app/"
+        if settings.public_base_url and not settings.local_mode
+        else None
+    )
+    dispatcher = Dispatcher(
+        db=db,
+        clock=clock,
+        sender=sender,
+        metrics=metrics,
+        per_user_cap=settings.reminders_per_user_per_tick,
+        app_url=app_url,
+        user_cache=user_cache,
+    )
+    loop = (
+        DispatchLoop(
+            dispatcher,
+            db,
+            clock,
+            max_sleep=settings.scheduler_max_sleep,
+            database_url=settings.database,
+        )
+        if settings.scheduler_enabled
+        else None
+    )
+    return Container(
+        settings=settings,
+        clock=clock,
+        db=db,
+        metrics=metrics,
+        dispatcher=dispatcher,
+        outbox=outbox,
+        bot=bot,
+        loop=loop,
+        user_cache=user_cache,
+    )
 
 
 def _default_app() -> FastAPI:

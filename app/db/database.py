@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
@@ -10,6 +10,13 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db.engine import READ_ONLY_OPTION, create_engine
+
+AFTER_COMMIT = "eplan_after_commit"
+
+
+def after_commit(conn: AsyncConnection, callback: Callable[[], None]) -> None:
+    """Run `callback` when the transaction `conn` is in commits (never if it rolls back)."""
+    conn.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
 class Database:
@@ -32,9 +39,19 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
-        async with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """One write transaction: committed when the block ends, rolled back if it raises.
+
+        Callbacks registered with `after_commit` run once the commit succeeded.
+        """
+        async with self.engine.connect() as conn:
+            try:
+                async with conn.begin():
+                    yield conn
+            except BaseException:
+                conn.info.pop(AFTER_COMMIT, None)
+                raise
+            for callback in conn.info.pop(AFTER_COMMIT, []):
+                callback()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -105,7 +105,9 @@ def _require_aware(moment: datetime, name: str) -> datetime:
         raise ValueError(f"{name} must be a datetime, got {moment!r}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {moment!r}")
-    return moment
+    # Normalise through UTC: astimezone() into the datetime's own zone is a no-op, which
+    # would keep a wall time that does not exist (inside a DST gap) as if it did.
+    return moment.astimezone(UTC)
 
 
 def _utc_offset(instant: datetime, zone: ZoneInfo) -> timedelta:

@@ -123,3 +123,10 @@ async def delete_lead(conn: AsyncConnection, lead_id: int, telegram_id: int) -> 
         )
     )
     return (result.rowcount or 0) > 0
+
+
+async def by_ids(conn: AsyncConnection, lead_ids: list[int]) -> list[Lead]:
+    if not lead_ids:
+        return []
+    rows = await conn.execute(select(lead_registry).where(lead_registry.c.id.in_(lead_ids)))
+    return [to_lead(row) for row in rows]

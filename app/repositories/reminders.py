@@ -76,3 +76,46 @@ async def update_one(conn: AsyncConnection, reminder_id: int, values: dict[str, 
 async def update_many(conn: AsyncConnection, changes: list[tuple[int, dict[str, Any]]]) -> None:
     for reminder_id, values in changes:
         await update_one(conn, reminder_id, values)
+
+
+async def record_reminded(
+    conn: AsyncConnection,
+    *,
+    reminder_id: int,
+    worker: str,
+    stage_before: int,
+    stage_after: int,
+    next_action_at: datetime,
+    message_id: int | None,
+    now: datetime,
+) -> bool:
+    """Move a claimed reminder up its ladder, if the claim and its state still hold."""
+    values: dict[str, Any] = {
+        "status": "sent",
+        "nudge_stage": stage_after,
+        "next_action_at": next_action_at,
+        "reminder_count": sr.c.reminder_count + 1,
+        "last_reminded_at": now,
+        "claimed_by": None,
+        "claimed_until": None,
+        "updated_at": now,
+    }
+    if message_id is not None:
+        values["message_id"] = message_id
+    result = await conn.execute(
+        update(sr)
+        .where(
+            sr.c.id == reminder_id,
+            sr.c.claimed_by == worker,
+            sr.c.status.in_(("pending", "sent", "auto_snoozed")),
+            sr.c.nudge_stage == stage_before,
+        )
+        .values(**values)
+    )
+    return (result.rowcount or 0) == 1
+
+
+async def by_ids(conn: AsyncConnection, ids: list[int]) -> list[Reminder]:
+    if not ids:
+        return []
+    return [to_reminder(r) for r in await conn.execute(select(sr).where(sr.c.id.in_(ids)))]

@@ -74,3 +74,20 @@ async def update_settings(
     )
     row = (await conn.execute(stmt)).first()
     return _to_user(row) if row is not None else None
+
+
+async def by_ids(conn: AsyncConnection, telegram_ids: list[int]) -> list[User]:
+    if not telegram_ids:
+        return []
+    rows = await conn.execute(select(users).where(users.c.telegram_id.in_(telegram_ids)))
+    return [_to_user(row) for row in rows]
+
+
+async def set_blocked(
+    conn: AsyncConnection, telegram_id: int, blocked_at: datetime | None, now: datetime
+) -> None:
+    await conn.execute(
+        update(users)
+        .where(users.c.telegram_id == telegram_id)
+        .values(blocked_at=blocked_at, updated_at=now)
+    )

@@ -22,8 +22,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.database import Database
+from app.db.signals import schedule_changed
 from app.domain import calendar
 from app.domain.calendar import WorkSchedule
+from app.domain.escalation import AUTO_SNOOZE_DAYS, Rung, after_message
 from app.domain.plans import (
     CLOSED,
     JSON_STATUS_OF,
@@ -47,7 +49,6 @@ from app.services.errors import Conflict, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
-AUTO_SNOOZE_DAYS = 7
 MAX_SNOOZE_DAYS = 30
 
 # The action that closes a step, and the reminder status it leaves behind.
@@ -80,6 +81,7 @@ class _Unit:
     activity: list[NewActivity] = field(default_factory=list)
     plan: list[dict[str, Any]] | None = None
     lead_values: dict[str, Any] = field(default_factory=dict)
+    inserted: bool = False
 
     def set(self, reminder: Reminder, **values: Any) -> None:
         if "due_at" in values:
@@ -148,6 +150,8 @@ async def _open_unit(
 
 
 async def _commit(unit: _Unit) -> None:
+    if any("next_action_at" in values for values in unit.updates.values()) or unit.inserted:
+        await schedule_changed(unit.conn)
     await reminders_repo.update_many(
         unit.conn,
         [(rid, {**values, "updated_at": unit.now}) for rid, values in unit.updates.items()],
@@ -159,6 +163,20 @@ async def _commit(unit: _Unit) -> None:
         lead_values["updated_at"] = unit.now
         await leads_repo.update_lead(unit.conn, unit.lead.id, lead_values)
     await activity_repo.add(unit.conn, unit.activity)
+
+
+def _release_waiting(unit: _Unit, after: Reminder) -> None:
+    """Steps the dispatcher parked while they waited for `after` are due again on their
+    own dates now that it is closed."""
+    for other in unit.reminders:
+        current = unit.current(other)
+        if (
+            other.position > after.position
+            and current.status in OPEN
+            and current.nudge_stage == 0
+            and current.next_action_at != current.due_at
+        ):
+            unit.set(other, next_action_at=current.due_at)
 
 
 def _shift_later(unit: _Unit, after: Reminder, days: int) -> list[int]:
@@ -232,6 +250,7 @@ async def close_step(
             else 0
         )
         moved = _shift_later(unit, reminder, late_days)
+        _release_waiting(unit, reminder)
         unit.set_json_step(
             reminder.step_id, status=JSON_STATUS_OF[target_status], completed_at=now.isoformat()
         )
@@ -520,6 +539,7 @@ async def apply_plan(
             removed.append(ex.step_id)  # closed: leaves the plan, keeps its reminder row
 
     await reminders_repo.insert_many(conn, inserts)
+    unit.inserted = bool(inserts)
     reminders = await _after(unit, conn, lead.id)
     any_open = any(r.status in OPEN for r in reminders if r.step_id in kept)
     if not resolved:
@@ -573,3 +593,69 @@ async def replace_steps(
         if lead is None:
             raise NotFound("lead")
         return await apply_plan(conn, lead, user, specs, now, history=history)
+
+
+# --- The dispatcher's records ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A reminder message that went out (alone, or as a line of a digest)."""
+
+    reminder: Reminder
+    rung: Rung
+    message_id: int | None
+    via_digest: bool
+
+
+async def record_deliveries(
+    db: Database,
+    worker: str,
+    deliveries: list[Delivery],
+    schedules: dict[int, WorkSchedule],
+    now: datetime,
+) -> int:
+    """Record sent reminders in one transaction: the ladder moves on, the claim is released.
+
+    The step's JSON does not change (it is still pending), so no lead lock is needed; each
+    row's update is guarded by the claim, so a step closed while its message was on the way
+    keeps its new state and gets no record. Returns how many were recorded.
+    """
+    recorded = 0
+    async with db.transaction() as conn:
+        entries: list[NewActivity] = []
+        for delivery in deliveries:
+            reminder = delivery.reminder
+            after = after_message(delivery.rung, now, schedules[reminder.telegram_id])
+            ok = await reminders_repo.record_reminded(
+                conn,
+                reminder_id=reminder.id,
+                worker=worker,
+                stage_before=reminder.nudge_stage,
+                stage_after=after.stage,
+                next_action_at=after.next_action_at,
+                message_id=delivery.message_id,
+                now=now,
+            )
+            if not ok:
+                continue
+            recorded += 1
+            entries.append(
+                NewActivity(
+                    lead_id=reminder.lead_id,
+                    telegram_id=reminder.telegram_id,
+                    activity_type="step_reminder_sent"
+                    if delivery.rung == "first"
+                    else "step_nudged",
+                    created_at=now,
+                    step_id=reminder.step_id,
+                    details={
+                        "reminder_id": reminder.id,
+                        "rung": delivery.rung,
+                        "via_digest": delivery.via_digest,
+                        "message_id": delivery.message_id,
+                    },
+                )
+            )
+        await activity_repo.add(conn, entries)
+    return recorded

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.db.database import Database
+from app.db.signals import schedule_changed
 from app.domain.users import TelegramProfile, User, is_iana_zone, parse_hhmm
 from app.repositories import users as users_repo
 from app.services.errors import Invalid, NotFound
@@ -88,6 +89,8 @@ async def update_settings(
             raise NotFound("user")
         values = _validated(current, changes, now)
         updated = await users_repo.update_settings(conn, telegram_id, values, now)
+        if {"reminders_paused", "paused_until"} & values.keys():
+            await schedule_changed(conn)
     if updated is None:
         raise NotFound("user")
     if cache is not None:
@@ -126,3 +129,29 @@ def _validated(current: User, changes: dict[str, Any], now: datetime) -> dict[st
         if paused_until <= now:
             raise Invalid(("paused_until",), "must be in the future")
     return values
+
+
+async def mark_unreachable(
+    db: Database, telegram_id: int, now: datetime, cache: UserCache | None = None
+) -> None:
+    """Telegram said the user blocked the bot (or the chat is gone): stop reminding them
+    until they write to the bot again."""
+    async with db.transaction() as conn:
+        await users_repo.set_blocked(conn, telegram_id, now, now)
+    if cache is not None:
+        cache.forget(telegram_id)
+
+
+async def mark_reachable(
+    db: Database, telegram_id: int, now: datetime, cache: UserCache | None = None
+) -> bool:
+    """The user wrote to the bot: reminders resume. Returns whether they had been blocked."""
+    async with db.transaction() as conn:
+        user = await users_repo.get(conn, telegram_id)
+        if user is None or user.blocked_at is None:
+            return False
+        await users_repo.set_blocked(conn, telegram_id, None, now)
+        await schedule_changed(conn)
+    if cache is not None:
+        cache.forget(telegram_id)
+    return True

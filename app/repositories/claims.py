@@ -1,0 +1,128 @@
+"""The dispatcher's claims on due reminders. Receives a connection; never commits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, false, func, not_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
+
+from app.db.tables import OPEN_REMINDER_STATUSES, lead_registry, users
+from app.db.tables import scheduled_reminders as sr
+from app.repositories.reminders import Reminder, to_reminder
+
+_earlier = aliased(sr, name="earlier")
+
+
+def _actionable(now: datetime):  # type: ignore[no-untyped-def]
+    """Open, due, free (no live lease), in an active plan, of a reachable, unpaused user,
+    and not waiting for an earlier open step. Rechecked at claim time, so a step closed a
+    moment ago is never taken."""
+    return and_(
+        sr.c.status.in_(OPEN_REMINDER_STATUSES),
+        sr.c.next_action_at <= now,
+        or_(sr.c.claimed_until.is_(None), sr.c.claimed_until < now),
+        exists().where(lead_registry.c.id == sr.c.lead_id, lead_registry.c.plan_status == "active"),
+        exists().where(
+            users.c.telegram_id == sr.c.telegram_id,
+            users.c.blocked_at.is_(None),
+            users.c.reminders_paused == false(),
+            or_(users.c.paused_until.is_(None), users.c.paused_until <= now),
+        ),
+        not_(
+            exists().where(
+                _earlier.c.lead_id == sr.c.lead_id,
+                _earlier.c.position < sr.c.position,
+                _earlier.c.status.in_(OPEN_REMINDER_STATUSES),
+            )
+        ),
+    )
+
+
+async def claim(
+    conn: AsyncConnection, *, worker: str, now: datetime, lease: timedelta, limit: int
+) -> list[Reminder]:
+    """Take up to `limit` actionable reminders, oldest first, under a lease.
+
+    PostgreSQL: the candidates are locked with FOR UPDATE SKIP LOCKED, so concurrent
+    claimers (other passes, other replicas) each get different rows without waiting.
+    SQLite: the whole statement runs inside BEGIN IMMEDIATE, one writer at a time.
+    """
+    candidates = select(sr.c.id).where(_actionable(now)).order_by(sr.c.next_action_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True, of=sr)
+    stmt = (
+        update(sr)
+        .where(sr.c.id.in_(candidates.scalar_subquery()))
+        .values(claimed_by=worker, claimed_until=now + lease)
+        .returning(*sr.c)
+    )
+    rows = [to_reminder(row) for row in await conn.execute(stmt)]
+    rows.sort(key=lambda r: (r.next_action_at, r.id))
+    return rows
+
+
+async def extend(conn: AsyncConnection, *, worker: str, ids: list[int], until: datetime) -> None:
+    if ids:
+        await conn.execute(
+            update(sr)
+            .where(sr.c.id.in_(ids), sr.c.claimed_by == worker)
+            .values(claimed_until=until)
+        )
+
+
+async def release(conn: AsyncConnection, *, worker: str, ids: list[int]) -> None:
+    """Give claims back so the next pass takes them (a send that failed for now)."""
+    if ids:
+        await conn.execute(
+            update(sr)
+            .where(sr.c.id.in_(ids), sr.c.claimed_by == worker)
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
+async def park_waiting(conn: AsyncConnection, *, now: datetime, until: datetime, limit: int) -> int:
+    """Due steps that wait for an earlier open step are looked at again only at `until`
+    (closing the earlier step brings them back at once), so they do not cost every pass."""
+    waiting = (
+        select(sr.c.id)
+        .where(
+            sr.c.status.in_(OPEN_REMINDER_STATUSES),
+            sr.c.next_action_at <= now,
+            exists().where(
+                _earlier.c.lead_id == sr.c.lead_id,
+                _earlier.c.position < sr.c.position,
+                _earlier.c.status.in_(OPEN_REMINDER_STATUSES),
+            ),
+        )
+        .limit(limit)
+    )
+    result = await conn.execute(
+        update(sr).where(sr.c.id.in_(waiting.scalar_subquery())).values(next_action_at=until)
+    )
+    return result.rowcount or 0
+
+
+async def next_action_after(conn: AsyncConnection, now: datetime) -> datetime | None:
+    """When the next open reminder wants attention (served by the partial index)."""
+    value: datetime | None = (
+        await conn.execute(
+            select(func.min(sr.c.next_action_at)).where(
+                sr.c.status.in_(OPEN_REMINDER_STATUSES), sr.c.next_action_at > now
+            )
+        )
+    ).scalar_one_or_none()
+    return value
+
+
+async def backlog(conn: AsyncConnection, now: datetime) -> int:
+    return int(
+        (
+            await conn.execute(
+                select(func.count())
+                .select_from(sr)
+                .where(sr.c.status.in_(OPEN_REMINDER_STATUSES), sr.c.next_action_at <= now)
+            )
+        ).scalar_one()
+    )

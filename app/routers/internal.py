@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.container import Container, get_container
+
+router = APIRouter(tags=["internal"])
+Deps = Annotated[Container, Depends(get_container)]
+
+
+@router.post("/internal/tick")
+async def tick(request: Request, container: Deps) -> dict[str, int | bool]:
+    """One dispatch pass, for a cron job; safe beside the loop and other replicas."""
+    expected = container.settings.internal_token
+    if expected is None:
+        raise HTTPException(status_code=404, detail="Not Found")
+    scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.encode(), expected.get_secret_value().encode()
+    ):
+        raise HTTPException(
+            status_code=401, detail="invalid token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    counts = await container.dispatcher.run_pass()
+    return counts.as_dict()
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(container: Deps) -> Response:
+    return Response(generate_latest(container.metrics.registry), media_type=CONTENT_TYPE_LATEST)

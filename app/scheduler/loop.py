@@ -1,0 +1,131 @@
+"""The dispatch loop: a task in the app's lifespan that runs a pass whenever something may
+be due.
+
+It sleeps until the earliest upcoming action time (never longer than SCHEDULER_MAX_SLEEP),
+and wakes at once when this process changes a schedule (app.db.signals) or, on PostgreSQL,
+when any replica does (LISTEN/NOTIFY). A failing pass is logged and retried with backoff;
+the loop itself never dies silently. On shutdown the pass in flight is finished (its
+claims recorded or released) within a grace period, then cancelled; a cancelled pass
+leaves leases that expire, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import URL
+
+from app.clock import Clock
+from app.db.database import Database
+from app.db.signals import WAKE_CHANNEL, wake_signal
+from app.repositories import claims as claims_repo
+from app.scheduler.tick import Dispatcher
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 60.0
+SHUTDOWN_GRACE = 10.0
+
+
+def asyncpg_dsn(url: URL) -> str:
+    query = dict(url.query)
+    if "ssl" in query:
+        query["sslmode"] = query.pop("ssl")
+    return url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
+
+
+class DispatchLoop:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        db: Database,
+        clock: Clock,
+        *,
+        max_sleep: float,
+        database_url: URL | None = None,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.db = db
+        self.clock = clock
+        self.max_sleep = max_sleep
+        self.database_url = database_url
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._listener: Any = None
+        self.passes = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        wake_signal.subscribe(self.wake)
+        self._task = asyncio.create_task(self._run(), name="dispatch-loop")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        wake_signal.unsubscribe(self.wake)
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), SHUTDOWN_GRACE)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        await self._close_listener()
+
+    async def _run(self) -> None:
+        backoff = 1.0
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self._ensure_listener()
+                await self.dispatcher.run_pass()
+                self.passes += 1
+                backoff = 1.0
+                delay = await self._until_next()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatch pass failed; retrying in %.0f s", backoff)
+                delay = backoff
+                backoff = min(backoff * 2, MAX_BACKOFF)
+            if self._stopping:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def _until_next(self) -> float:
+        now = self.clock.now()
+        async with self.db.read() as conn:
+            upcoming = await claims_repo.next_action_after(conn, now)
+        if upcoming is None:
+            return self.max_sleep
+        return min(self.max_sleep, max(0.0, (upcoming - self.clock.now()).total_seconds()))
+
+    async def _ensure_listener(self) -> None:
+        if not self.db.is_postgres or self.database_url is None:
+            return
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        try:
+            self._listener = await asyncpg.connect(asyncpg_dsn(self.database_url), timeout=5)
+            await self._listener.add_listener(WAKE_CHANNEL, self._on_notify)
+        except (OSError, asyncpg.PostgresError) as exc:
+            # Without LISTEN the loop still runs, only on its own timer; retry next time.
+            log.warning("LISTEN %s unavailable: %s", WAKE_CHANNEL, type(exc).__name__)
+            self._listener = None
+
+    def _on_notify(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _close_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None

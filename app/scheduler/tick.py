@@ -1,0 +1,357 @@
+"""One dispatch pass: claim due reminders → decide each rung → group per user → send →
+record. Used by the lifespan loop and by POST /internal/tick alike.
+
+Delivery guarantees:
+- A reminder is claimed atomically with a lease (app/repositories/claims.py): whatever runs
+  at once (the loop, cron ticks, other replicas), each reminder goes to one sender.
+- The claim is recorded only after Telegram accepted the message, and the lease is kept
+  alive while the pass works. If the process dies in between, the lease expires and the
+  reminder is sent again by a later pass: nothing is lost, and at most the messages in
+  flight at that moment (bounded by the sender concurrency) go out twice.
+- Only one replica dispatches at a time (a PostgreSQL advisory lock), so the sender's
+  in-process pacing is the pacing of the whole deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import text
+
+from app.bot import render
+from app.clock import Clock
+from app.db.database import Database
+from app.domain.calendar import WorkSchedule
+from app.domain.escalation import Rung, rung_for
+from app.domain.plans import schedule_of
+from app.domain.users import User
+from app.repositories import claims as claims_repo
+from app.repositories import leads as leads_repo
+from app.repositories import users as users_repo
+from app.repositories.leads import Lead
+from app.repositories.reminders import Reminder
+from app.scheduler.metrics import DispatchMetrics
+from app.services import steps as steps_service
+from app.services import users as users_service
+from app.services.steps import Delivery
+from app.services.users import UserCache
+from app.telegram.sender import Outgoing, Sender
+
+log = logging.getLogger(__name__)
+
+DISPATCH_LOCK_KEY = 0x65706C616E + 1
+BATCH_SIZE = 500
+MAX_BATCHES_PER_PASS = 200
+LEASE = timedelta(seconds=120)
+SEND_CONCURRENCY = 32
+PARK_FOR = timedelta(days=1)
+
+
+@dataclass(slots=True)
+class PassCounts:
+    due: int = 0
+    sent: int = 0
+    nudged: int = 0
+    auto_snoozed: int = 0
+    digested: int = 0
+    failed: int = 0
+    blocked: int = 0
+    busy: bool = False
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class _Job:
+    user: User
+    schedule: WorkSchedule
+    single: list[tuple[Reminder, Rung]] = field(default_factory=list)
+    digest: list[tuple[Reminder, Rung]] = field(default_factory=list)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        sender: Sender,
+        metrics: DispatchMetrics,
+        per_user_cap: int,
+        app_url: str | None,
+        user_cache: UserCache | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.sender = sender
+        self.metrics = metrics
+        self.per_user_cap = per_user_cap
+        self.app_url = app_url
+        self.user_cache = user_cache
+        self.worker = worker_id or default_worker_id()
+        self._lock = asyncio.Lock()
+        self._pending: list[Delivery] = []
+        self._schedules: dict[int, WorkSchedule] = {}
+        self._record_lock = asyncio.Lock()
+
+    async def run_pass(self) -> PassCounts:
+        counts = PassCounts()
+        async with self._lock:
+            started = self.clock.monotonic()
+            outcome = "ok"
+            try:
+                async with self._leadership() as leader:
+                    if not leader:
+                        counts.busy = True
+                        outcome = "busy"
+                        return counts
+                    await self._pass(counts)
+            except Exception:
+                outcome = "error"
+                raise
+            finally:
+                elapsed = self.clock.monotonic() - started
+                self.metrics.pass_duration.observe(elapsed)
+                self.metrics.passes.labels(outcome).inc()
+                log.info("dispatch pass %s: %s in %.3f s", outcome, counts.as_dict(), elapsed)
+        return counts
+
+    @contextlib.asynccontextmanager
+    async def _leadership(self) -> AsyncIterator[bool]:
+        if not self.db.is_postgres:
+            yield True  # SQLite is one process; the in-process lock is the whole story
+            return
+        async with self.db.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            got = (
+                await conn.execute(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": DISPATCH_LOCK_KEY}
+                )
+            ).scalar_one()
+            try:
+                yield bool(got)
+            finally:
+                if got:
+                    await conn.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": DISPATCH_LOCK_KEY}
+                    )
+
+    async def _pass(self, counts: PassCounts) -> None:
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            await claims_repo.park_waiting(conn, now=now, until=now + PARK_FOR, limit=10_000)
+        sent_to: dict[int, int] = {}
+        for _ in range(MAX_BATCHES_PER_PASS):
+            now = self.clock.now()
+            async with self.db.transaction() as conn:
+                batch = await claims_repo.claim(
+                    conn, worker=self.worker, now=now, lease=LEASE, limit=BATCH_SIZE
+                )
+            self.metrics.claim_batch.observe(len(batch))
+            if not batch:
+                break
+            counts.due += len(batch)
+            keeper = asyncio.create_task(self._keep_leases([r.id for r in batch]))
+            try:
+                await self._dispatch(batch, counts, sent_to)
+            finally:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
+        async with self.db.read() as conn:
+            self.metrics.backlog.set(await claims_repo.backlog(conn, self.clock.now()))
+
+    async def _keep_leases(self, ids: list[int]) -> None:
+        while True:
+            await asyncio.sleep(LEASE.total_seconds() / 3)
+            async with self.db.transaction() as conn:
+                await claims_repo.extend(
+                    conn, worker=self.worker, ids=ids, until=self.clock.now() + LEASE
+                )
+
+    async def _dispatch(
+        self, batch: list[Reminder], counts: PassCounts, sent_to: dict[int, int]
+    ) -> None:
+        now = self.clock.now()
+        messages: list[tuple[Reminder, Rung]] = []
+        for reminder in batch:
+            rung = rung_for(reminder.nudge_stage)
+            if rung == "auto_snooze":
+                change = await steps_service.auto_snooze(
+                    self.db, reminder.telegram_id, reminder.id, now
+                )
+                counts.auto_snoozed += change is not None
+            else:
+                messages.append((reminder, rung))
+        if not messages:
+            return
+        async with self.db.read() as conn:
+            leads = {
+                lead.id: lead
+                for lead in await leads_repo.by_ids(conn, sorted({r.lead_id for r, _ in messages}))
+            }
+            people = {
+                u.telegram_id: u
+                for u in await users_repo.by_ids(conn, sorted({r.telegram_id for r, _ in messages}))
+            }
+        jobs: dict[int, _Job] = {}
+        for reminder, rung in messages:
+            user = people.get(reminder.telegram_id)
+            if user is None or reminder.lead_id not in leads:
+                continue  # deleted meanwhile; the cascade took the claim with it
+            job = jobs.get(user.telegram_id)
+            if job is None:
+                job = jobs[user.telegram_id] = _Job(user=user, schedule=schedule_of(user))
+                self._schedules[user.telegram_id] = job.schedule
+            if sent_to.get(user.telegram_id, 0) + len(job.single) < self.per_user_cap:
+                job.single.append((reminder, rung))
+            else:
+                job.digest.append((reminder, rung))
+        gate = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def serve(job: _Job) -> None:
+            async with gate:
+                await self._serve(job, leads, counts, sent_to)
+
+        await asyncio.gather(*(serve(job) for job in jobs.values()))
+        await self._flush()
+
+    async def _serve(
+        self, job: _Job, leads: dict[int, Lead], counts: PassCounts, sent_to: dict[int, int]
+    ) -> None:
+        chat = job.user.telegram_id
+        for index, (reminder, rung) in enumerate(job.single):
+            lead = leads[reminder.lead_id]
+            now = self.clock.now()
+            card = _card(reminder, lead)
+            result = await self.sender.send(
+                Outgoing(
+                    chat_id=chat,
+                    text=render.reminder_text(card, rung, now),
+                    reply_markup=render.reminder_keyboard(reminder.id, self._lead_url(lead.id)),
+                )
+            )
+            if result.outcome == "blocked":
+                await self._unreachable(job, counts, rest=job.single[index:] + job.digest)
+                return
+            if result.outcome == "failed":
+                await self._give_back([reminder.id], counts, result.reason or "failed")
+                continue
+            sent_to[chat] = sent_to.get(chat, 0) + 1
+            self._delivered(reminder, rung, result.message_id, False, counts)
+        if job.digest:
+            now = self.clock.now()
+            items = [
+                render.DigestItem(
+                    lead_name=leads[r.lead_id].name,
+                    step_number=r.position + 1,
+                    description=_step_field(leads[r.lead_id], r.step_id, "description") or "",
+                    due_at=r.due_at,
+                )
+                for r, _ in job.digest
+            ]
+            result = await self.sender.send(
+                Outgoing(
+                    chat_id=chat,
+                    text=render.digest_text(items, now),
+                    reply_markup=render.digest_keyboard(self.app_url),
+                )
+            )
+            if result.outcome == "blocked":
+                await self._unreachable(job, counts, rest=job.digest)
+                return
+            if result.outcome == "failed":
+                await self._give_back([r.id for r, _ in job.digest], counts, "failed")
+                return
+            self.metrics.sent.labels("digest").inc()
+            for reminder, rung in job.digest:
+                counts.digested += 1
+                self._delivered(reminder, rung, None, True, counts)
+        if len(self._pending) >= SEND_CONCURRENCY:
+            await self._flush()
+
+    def _delivered(
+        self,
+        reminder: Reminder,
+        rung: Rung,
+        message_id: int | None,
+        via_digest: bool,
+        counts: PassCounts,
+    ) -> None:
+        now = self.clock.now()
+        if rung == "first":
+            counts.sent += 1
+            self.metrics.lateness.observe(max(0.0, (now - reminder.next_action_at).total_seconds()))
+        else:
+            counts.nudged += 1
+        if not via_digest:
+            self.metrics.sent.labels(rung).inc()
+        self._pending.append(Delivery(reminder, rung, message_id, via_digest))
+
+    async def _flush(self) -> None:
+        async with self._record_lock:
+            pending, self._pending = self._pending, []
+            if pending:
+                await steps_service.record_deliveries(
+                    self.db, self.worker, pending, self._schedules, self.clock.now()
+                )
+
+    async def _give_back(self, ids: list[int], counts: PassCounts, reason: str) -> None:
+        counts.failed += len(ids)
+        self.metrics.failed.labels(reason).inc(len(ids))
+        async with self.db.transaction() as conn:
+            await claims_repo.release(conn, worker=self.worker, ids=ids)
+
+    async def _unreachable(
+        self, job: _Job, counts: PassCounts, rest: list[tuple[Reminder, Rung]]
+    ) -> None:
+        counts.blocked += 1
+        self.metrics.failed.labels("blocked").inc()
+        await users_service.mark_unreachable(
+            self.db, job.user.telegram_id, self.clock.now(), self.user_cache
+        )
+        async with self.db.transaction() as conn:
+            await claims_repo.release(conn, worker=self.worker, ids=[r.id for r, _ in rest])
+
+    def _lead_url(self, lead_id: int) -> str | None:
+        if self.app_url is None:
+            return None
+        return f"{self.app_url}#/leads/{lead_id}"
+
+
+def _step_field(lead: Lead, step_id: int, name: str) -> str | None:
+    for step in lead.engagement_plan:
+        if isinstance(step, dict) and step.get("step_id") == step_id:
+            value = step.get(name)
+            return str(value) if value is not None else None
+    return None
+
+
+def _card(reminder: Reminder, lead: Lead, now: datetime | None = None) -> render.ReminderCard:
+    return render.ReminderCard(
+        reminder_id=reminder.id,
+        lead_id=lead.id,
+        lead_name=lead.name,
+        company=lead.company,
+        step_number=reminder.position + 1,
+        step_total=max(len(lead.engagement_plan), reminder.position + 1),
+        description=_step_field(lead, reminder.step_id, "description") or "",
+        timing=_step_field(lead, reminder.step_id, "timing"),
+        channel=_step_field(lead, reminder.step_id, "channel") or "other",
+        due_at=reminder.due_at,
+        draft=reminder.draft_text or _step_field(lead, reminder.step_id, "suggested_text"),
+    )
