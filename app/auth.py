@@ -16,7 +16,7 @@ from aiogram.utils.web_app import check_webapp_signature, parse_webapp_init_data
 from fastapi import Depends, HTTPException, Request
 from pydantic import ValidationError
 
-from app.container import get_container
+from app.container import Container
 from app.domain.users import TelegramProfile, User
 from app.services import users as users_service
 
@@ -100,7 +100,7 @@ def _unauthorized(detail: str) -> HTTPException:
 async def current_user(request: Request) -> User:
     # Read straight from the request rather than through nested FastAPI parameters: this
     # runs on every Mini App request, and each resolved parameter costs time per call.
-    container = get_container(request)
+    container: Container = request.app.state.container
     authorization = request.headers.get("authorization")
     if authorization is None:
         raise _unauthorized("missing Authorization header; expected 'tma <initData>'")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -60,5 +61,8 @@ class ManualClock:
         return (self._now - self._epoch).total_seconds()
 
     async def sleep(self, seconds: float) -> None:
-        self.advance(max(seconds, 0.0))
+        # Rounded up to whole microseconds (datetime's resolution): a sleep that rounded
+        # down to nothing would leave a waiter asking for the same moment forever.
+        if seconds > 0:
+            self.advance(timedelta(microseconds=math.ceil(seconds * 1_000_000)))
         await asyncio.sleep(0)

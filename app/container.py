@@ -55,6 +55,7 @@ class Container:
     init_data: VerifiedInitData = field(default_factory=VerifiedInitData)
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread per call.
     container: Container = request.app.state.container
     return container

@@ -25,7 +25,10 @@ def create_engine(url: URL, *, echo: bool = False) -> AsyncEngine:
         echo=echo,
         pool_size=10,
         max_overflow=10,
-        pool_pre_ping=True,
+        # No pre-ping: it costs three round trips per checkout. A connection that died with
+        # the server fails its first statement, SQLAlchemy then drops the whole pool, and
+        # the next unit of work connects afresh.
+        pool_pre_ping=False,
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "engagement-plan-executor"}},
     )

@@ -72,13 +72,16 @@ async def extend(conn: AsyncConnection, *, worker: str, ids: list[int], until: d
         )
 
 
-async def release(conn: AsyncConnection, *, worker: str, ids: list[int]) -> None:
-    """Give claims back so the next pass takes them (a send that failed for now)."""
+async def release(
+    conn: AsyncConnection, *, worker: str, ids: list[int], retry_at: datetime | None = None
+) -> None:
+    """Give claims back. With `retry_at`, nobody takes them before then: a send that failed
+    for now is retried by a later pass, not hammered by the same one."""
     if ids:
         await conn.execute(
             update(sr)
             .where(sr.c.id.in_(ids), sr.c.claimed_by == worker)
-            .values(claimed_by=None, claimed_until=None)
+            .values(claimed_by=None, claimed_until=retry_at)
         )
 
 

@@ -53,6 +53,7 @@ MAX_BATCHES_PER_PASS = 200
 LEASE = timedelta(seconds=120)
 SEND_CONCURRENCY = 32
 PARK_FOR = timedelta(days=1)
+RETRY_FAILED_AFTER = timedelta(seconds=30)
 
 
 @dataclass(slots=True)
@@ -314,7 +315,9 @@ class Dispatcher:
         counts.failed += len(ids)
         self.metrics.failed.labels(reason).inc(len(ids))
         async with self.db.transaction() as conn:
-            await claims_repo.release(conn, worker=self.worker, ids=ids)
+            await claims_repo.release(
+                conn, worker=self.worker, ids=ids, retry_at=self.clock.now() + RETRY_FAILED_AFTER
+            )
 
     async def _unreachable(
         self, job: _Job, counts: PassCounts, rest: list[tuple[Reminder, Rung]]

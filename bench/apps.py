@@ -1,0 +1,48 @@
+"""The app as deployed plus the baseline endpoint `me_throughput` compares `/me` against.
+
+The baseline lives in the same app, served by the same uvicorn process, so it pays for the
+same server, HTTP parsing and middleware; what it skips is exactly the cost of `/me` itself
+(auth, the database read, the response model).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI, Response
+
+from app.main import create_app
+
+# A file holding the bytes of one real `/me` response, captured by the benchmark.
+CONSTANT_BODY_ENV = "BENCH_CONSTANT_BODY_FILE"
+CONSTANT_PATH = "/bench/constant"
+
+
+def build() -> FastAPI:
+    source = os.environ.get(CONSTANT_BODY_ENV)
+    if not source:
+        # Serving some other body would compare /me with a response of a different size.
+        raise SystemExit(f"error: {CONSTANT_BODY_ENV} must name the file with the /me body")
+    body = Path(source).read_bytes()
+    app = create_app()
+
+    @app.get(CONSTANT_PATH, include_in_schema=False)
+    async def constant() -> Response:
+        return Response(content=body, media_type="application/json")
+
+    return app
+
+
+_built: FastAPI | None = None
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `bench.apps:app` is built when uvicorn asks for it, not on import: the benchmark
+    # process imports the names above and must not build (or fail to build) an app.
+    global _built
+    if name != "app":
+        raise AttributeError(name)
+    if _built is None:
+        _built = build()
+    return _built

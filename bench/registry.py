@@ -1,0 +1,16 @@
+"""Every benchmark `python -m bench` knows. A new one is a module with an async `run(engine)`
+returning its results, and one line here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bench import me_throughput, startup
+from bench.harness import Result
+
+Benchmark = Callable[[str], Awaitable[list[Result]]]
+
+BENCHMARKS: dict[str, Benchmark] = {
+    me_throughput.NAME: me_throughput.run,
+    startup.NAME: startup.run,
+}
