@@ -14,7 +14,6 @@ from fastapi import FastAPI
 
 from app.clock import Clock, SystemClock
 from app.container import Container
-from app.db import migrate
 from app.db.database import Database
 from app.logs import configure_logging
 from app.routers import health, internal, leads, me, plans, reminders
@@ -44,6 +43,10 @@ def create_app(
         container: Container | None = None
         try:
             if settings.auto_migrate:
+                # Imported here: alembic costs start-up time and memory, and a deploy that
+                # migrates in a release step (AUTO_MIGRATE=false) never needs it.
+                from app.db import migrate
+
                 await migrate.upgrade(db)
             container = build_container(settings, clock, db)
             app.state.container = container
