@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import Bot
+from aiogram import Dispatcher as BotDispatcher
 from fastapi import Request
 
 from app.clock import Clock
@@ -50,6 +51,7 @@ class Container:
     dispatcher: Dispatcher
     outbox: Outbox | None = None
     bot: Bot | None = None
+    bot_dispatcher: BotDispatcher | None = None
     loop: DispatchLoop | None = None
     user_cache: UserCache = field(default_factory=UserCache)
     init_data: VerifiedInitData = field(default_factory=VerifiedInitData)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiogram import Bot
+from aiogram import Dispatcher as BotDispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from fastapi import FastAPI
 
+from app.bot import handlers as bot_handlers
+from app.bot.lifecycle import start_bot, stop_bot
 from app.clock import Clock, SystemClock
 from app.container import Container
 from app.db.database import Database
 from app.logs import configure_logging
-from app.routers import health, internal, leads, me, plans, reminders
+from app.routers import health, internal, leads, me, plans, reminders, telegram
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
@@ -41,6 +45,7 @@ def create_app(
         configure_logging(settings)
         db = database if database is not None else Database.from_url(settings.database)
         container: Container | None = None
+        polling: asyncio.Task[None] | None = None
         try:
             if settings.auto_migrate:
                 # Imported here: alembic costs start-up time and memory, and a deploy that
@@ -52,6 +57,7 @@ def create_app(
             app.state.container = container
             if container.loop is not None:
                 container.loop.start()
+            polling = await start_bot(container)
             log.info(
                 "started: database=%s mode=%s scheduler=%s",
                 db.dialect,
@@ -61,6 +67,7 @@ def create_app(
             yield
         finally:
             if container is not None:
+                await stop_bot(container, polling)
                 if container.loop is not None:
                     await container.loop.stop()
                 if container.bot is not None:
@@ -79,6 +86,7 @@ def create_app(
     app.include_router(plans.router)
     app.include_router(reminders.router)
     app.include_router(internal.router)
+    app.include_router(telegram.router)
     return app
 
 
@@ -129,7 +137,7 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
         if settings.scheduler_enabled
         else None
     )
-    return Container(
+    container = Container(
         settings=settings,
         clock=clock,
         db=db,
@@ -140,6 +148,12 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
         loop=loop,
         user_cache=user_cache,
     )
+    if bot is not None:
+        bot_dispatcher = BotDispatcher()
+        bot_dispatcher.include_router(bot_handlers.build_router())
+        bot_dispatcher["container"] = container
+        container.bot_dispatcher = bot_dispatcher
+    return container
 
 
 def _default_app() -> FastAPI:

@@ -131,6 +131,8 @@ def make_settings(db_url: URL) -> Callable[..., Settings]:
         values: dict[str, Any] = {
             "database_url": db_url.render_as_string(hide_password=False),
             "telegram_bot_token": initdata.TEST_BOT_TOKEN,
+            # Nothing listens on port 9: a test that forgets its fake fails fast, offline.
+            "telegram_api_base": "http://127.0.0.1:9",
             "auto_migrate": False,
             "scheduler_enabled": False,
         }

@@ -119,3 +119,13 @@ async def by_ids(conn: AsyncConnection, ids: list[int]) -> list[Reminder]:
     if not ids:
         return []
     return [to_reminder(r) for r in await conn.execute(select(sr).where(sr.c.id.in_(ids)))]
+
+
+async def by_message(conn: AsyncConnection, telegram_id: int, message_id: int) -> Reminder | None:
+    """The reminder whose latest Telegram message is `message_id` in this user's chat."""
+    row = (
+        await conn.execute(
+            select(sr).where(sr.c.telegram_id == telegram_id, sr.c.message_id == message_id)
+        )
+    ).first()
+    return to_reminder(row) if row is not None else None

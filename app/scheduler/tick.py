@@ -243,7 +243,7 @@ class Dispatcher:
                 Outgoing(
                     chat_id=chat,
                     text=render.reminder_text(card, rung, now),
-                    reply_markup=render.reminder_keyboard(reminder.id, self._lead_url(lead.id)),
+                    reply_markup=render.reminder_keyboard(reminder.id, self.lead_url(lead.id)),
                 )
             )
             if result.outcome == "blocked":
@@ -330,7 +330,7 @@ class Dispatcher:
         async with self.db.transaction() as conn:
             await claims_repo.release(conn, worker=self.worker, ids=[r.id for r, _ in rest])
 
-    def _lead_url(self, lead_id: int) -> str | None:
+    def lead_url(self, lead_id: int) -> str | None:
         if self.app_url is None:
             return None
         return f"{self.app_url}#/leads/{lead_id}"

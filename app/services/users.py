@@ -155,3 +155,8 @@ async def mark_reachable(
     if cache is not None:
         cache.forget(telegram_id)
     return True
+
+
+async def get_user(db: Database, telegram_id: int) -> User | None:
+    async with db.single_read() as conn:
+        return await users_repo.get(conn, telegram_id)

@@ -87,13 +87,18 @@ class SenderStats:
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
+# Requests leave evenly spaced but reach Telegram with jitter, which can squeeze two of them
+# closer than the limit allows; pacing a few percent under the limit absorbs that.
+PACING_HEADROOM = 0.97
+
+
 class Pacer:
     """Spaces sends: one global gap and one per chat, plus a global pause after a 429."""
 
     def __init__(self, clock: Clock, global_rate: float, per_chat_rate: float) -> None:
         self.clock = clock
-        self.global_gap = 1.0 / global_rate
-        self.chat_gap = 1.0 / per_chat_rate
+        self.global_gap = 1.0 / (global_rate * PACING_HEADROOM)
+        self.chat_gap = 1.0 / (per_chat_rate * PACING_HEADROOM)
         self._next_global = 0.0
         self._next_chat: dict[int, float] = {}
         self._paused_until = 0.0

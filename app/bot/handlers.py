@@ -1,0 +1,292 @@
+"""aiogram handlers: thin. They identify the person, call a service, and render.
+
+Every step change goes through app.services.steps, exactly like a tap in the Mini App.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import CallbackQuery, Message, WebAppInfo
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from app.bot import render
+from app.bot.callbacks import ReminderAction
+from app.container import Container
+from app.domain.users import TelegramProfile, User
+from app.services import notes as notes_service
+from app.services import plans as plans_service
+from app.services import steps as steps_service
+from app.services import users as users_service
+from app.services.errors import Conflict, NotFound, ServiceError
+
+log = logging.getLogger(__name__)
+
+NOT_YOURS = "This reminder isn't available to you (it may have been deleted)."
+HELP = (
+    "I remind you of the steps of your outreach plans when they are due.\n\n"
+    "/today — steps due now and overdue\n"
+    "/pause [days] — pause all reminders (for a number of days)\n"
+    "/resume — resume reminders\n"
+    "/help — this message\n\n"
+    "Reply to a reminder with text to save it as a note on that lead."
+)
+OUTCOME = {
+    "done": "✅ Done",
+    "skip": "⏭ Skipped",
+}
+TODAY_LIMIT = 10
+
+
+def _profile(user: object) -> TelegramProfile:
+    from aiogram.types import User as TgUser
+
+    assert isinstance(user, TgUser)
+    return TelegramProfile(
+        telegram_id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+def _local(moment: datetime, user: User) -> str:
+    return moment.astimezone(ZoneInfo(user.timezone)).strftime("%a %H:%M")
+
+
+async def on_reminder_button(
+    query: CallbackQuery, callback_data: ReminderAction, container: Container
+) -> None:
+    now = container.clock.now()
+    user = await users_service.get_user(container.db, query.from_user.id)
+    if user is None:
+        await query.answer(NOT_YOURS, show_alert=True)
+        return
+    action, reminder_id = callback_data.action, callback_data.reminder_id
+    try:
+        if action in ("done", "skip"):
+            change = await steps_service.close_step(
+                container.db, user, reminder_id, "complete" if action == "done" else "skip", now
+            )
+            if not change.changed:
+                await query.answer(f"Already {'done' if action == 'done' else 'skipped'}.")
+                return
+            toast = OUTCOME[action]
+            if change.plan_completed:
+                toast += " — plan complete 🎉"
+            await query.answer(toast)
+            await _settle(query, OUTCOME[action])
+        elif action in ("snooze1", "snooze3"):
+            days = 1 if action == "snooze1" else 3
+            change = await steps_service.snooze(container.db, user, reminder_id, days, now)
+            until = _local(change.reminder.due_at, user)
+            await query.answer(f"Snoozed until {until}")
+            await _settle(query, f"💤 Snoozed until {until}")
+        elif action == "draft":
+            text, _at, _source = await plans_service.stored_draft(container.db, user, reminder_id)
+            await query.answer("Draft below" if text else "No draft for this step yet.")
+            if text and query.message is not None and query.bot is not None:
+                # Plain text, its own message: easy to long-press and copy.
+                await query.bot.send_message(query.from_user.id, text[:4096], parse_mode=None)
+        else:
+            await query.answer(await _lead_summary(container, user, reminder_id), show_alert=True)
+    except NotFound:
+        await query.answer(NOT_YOURS, show_alert=True)
+    except Conflict as exc:
+        await query.answer(str(exc).capitalize() + ".", show_alert=True)
+
+
+async def _lead_summary(container: Container, user: User, reminder_id: int) -> str:
+    plans = await plans_service.list_plans(container.db, user, container.clock.now())
+    for lead in plans.leads:
+        for step in lead.steps:
+            if step.reminder_id == reminder_id:
+                done = sum(s.status in ("done", "skipped") for s in lead.steps)
+                who = lead.name + (f" · {lead.company}" if lead.company else "")
+                return f"{who}\nPlan: {done}/{len(lead.steps)} steps closed, {lead.plan_status}."[
+                    :200
+                ]
+    raise NotFound("reminder")
+
+
+async def _settle(query: CallbackQuery, outcome: str) -> None:
+    """Show the outcome on the reminder itself, and take its buttons away."""
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    try:
+        await message.edit_text(
+            f"{message.html_text}\n\n<b>{escape(outcome)}</b>"[: render.TELEGRAM_LIMIT],
+            parse_mode="HTML",
+            reply_markup=None,
+        )
+    except TelegramAPIError as exc:
+        log.info("could not edit reminder message %s: %s", message.message_id, exc.message)
+
+
+async def on_unknown_button(query: CallbackQuery) -> None:
+    await query.answer("This button is no longer valid.", show_alert=True)
+
+
+async def on_start(message: Message, container: Container) -> None:
+    if message.from_user is None:
+        return
+    now = container.clock.now()
+    await users_service.sign_in(
+        container.db, _profile(message.from_user), now, container.user_cache
+    )
+    resumed = await users_service.mark_reachable(
+        container.db, message.from_user.id, now, container.user_cache
+    )
+    text = "👋 Welcome! I'll ping you when a step of your outreach plans is due."
+    if resumed:
+        text = "👋 Welcome back! Your reminders are on again."
+    markup = None
+    if container.dispatcher.app_url is not None:
+        kb = InlineKeyboardBuilder()
+        kb.button(text="Open plans", web_app=WebAppInfo(url=container.dispatcher.app_url))
+        markup = kb.as_markup()
+    await message.answer(f"{text}\n\n{HELP}", reply_markup=markup, parse_mode=None)
+
+
+async def on_help(message: Message) -> None:
+    await message.answer(HELP, parse_mode=None)
+
+
+async def on_pause(message: Message, command: CommandObject, container: Container) -> None:
+    user = await _known(message, container)
+    if user is None:
+        return
+    now = container.clock.now()
+    arg = (command.args or "").strip()
+    try:
+        if arg:
+            if not arg.isdigit() or not 1 <= int(arg) <= 365:
+                await message.answer("Usage: /pause or /pause 3 (days, 1–365).", parse_mode=None)
+                return
+            until = now + timedelta(days=int(arg))
+            await users_service.update_settings(
+                container.db, user.telegram_id, {"paused_until": until}, now, container.user_cache
+            )
+            await message.answer(
+                f"⏸ Reminders paused until {_local(until, user)}.", parse_mode=None
+            )
+        else:
+            await users_service.update_settings(
+                container.db,
+                user.telegram_id,
+                {"reminders_paused": True},
+                now,
+                container.user_cache,
+            )
+            await message.answer(
+                "⏸ Reminders paused. /resume to turn them back on.", parse_mode=None
+            )
+    except ServiceError as exc:
+        await message.answer(f"Could not pause: {exc}", parse_mode=None)
+
+
+async def on_resume(message: Message, container: Container) -> None:
+    user = await _known(message, container)
+    if user is None:
+        return
+    await users_service.update_settings(
+        container.db,
+        user.telegram_id,
+        {"reminders_paused": False, "paused_until": None},
+        container.clock.now(),
+        container.user_cache,
+    )
+    await message.answer(
+        "▶️ Reminders are on. Anything waiting comes as one digest.", parse_mode=None
+    )
+
+
+async def on_today(message: Message, container: Container) -> None:
+    user = await _known(message, container)
+    if user is None:
+        return
+    now = container.clock.now()
+    plans = await plans_service.list_plans(container.db, user, now, filter_by="active")
+    due = [
+        (lead, step)
+        for lead in plans.leads
+        for step in lead.steps
+        if step.status in ("due", "overdue") and step.reminder_id is not None
+    ]
+    if not due:
+        await message.answer("Nothing due right now. 🎯", parse_mode=None)
+        return
+    for lead, step in due[:TODAY_LIMIT]:
+        assert step.reminder_id is not None
+        when = render.overdue_words(step.due_at or now, now)
+        text = (
+            f"<b>{escape(lead.name)}</b> — step {step.position + 1} of {len(lead.steps)}\n"
+            f"{escape(step.description[:500])}\n<i>{when}</i>"
+        )
+        await message.answer(
+            text,
+            parse_mode="HTML",
+            reply_markup=render.reminder_keyboard(
+                step.reminder_id, container.dispatcher.lead_url(lead.id)
+            ),
+        )
+    if len(due) > TODAY_LIMIT:
+        await message.answer(f"…and {len(due) - TODAY_LIMIT} more in the app.", parse_mode=None)
+
+
+async def on_reply(message: Message, container: Container) -> None:
+    user = await _known(message, container)
+    if user is None or message.reply_to_message is None or message.text is None:
+        return
+    from app.repositories import reminders as reminders_repo
+
+    async with container.db.read() as conn:
+        reminder = await reminders_repo.by_message(
+            conn, user.telegram_id, message.reply_to_message.message_id
+        )
+    if reminder is None:
+        await message.answer(HELP, parse_mode=None)
+        return
+    try:
+        await notes_service.add_note(
+            container.db, user, reminder.lead_id, message.text, container.clock.now()
+        )
+    except ServiceError as exc:
+        await message.answer(f"Could not save the note: {exc}", parse_mode=None)
+        return
+    await message.answer("📝 Saved as a note on this lead.", parse_mode=None)
+
+
+async def on_anything_else(message: Message) -> None:
+    await message.answer(HELP, parse_mode=None)
+
+
+async def _known(message: Message, container: Container) -> User | None:
+    if message.from_user is None:
+        return None
+    return await users_service.sign_in(
+        container.db, _profile(message.from_user), container.clock.now(), container.user_cache
+    )
+
+
+def build_router() -> Router:
+    """A fresh router per app: an aiogram router belongs to one dispatcher."""
+    router = Router(name="reminders")
+    router.callback_query.register(on_reminder_button, ReminderAction.filter())
+    router.callback_query.register(on_unknown_button)
+    router.message.register(on_start, CommandStart())
+    router.message.register(on_help, Command("help"))
+    router.message.register(on_pause, Command("pause"))
+    router.message.register(on_resume, Command("resume"))
+    router.message.register(on_today, Command("today"))
+    router.message.register(on_reply, F.reply_to_message, F.text)
+    router.message.register(on_anything_else)
+    return router

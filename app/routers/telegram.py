@@ -1,0 +1,65 @@
+"""POST /telegram/webhook: Telegram's updates into the aiogram dispatcher.
+
+Always a fast 200 once the secret matches: a handler that fails is logged with the update
+id (Telegram would otherwise redeliver the same failing update for hours), a body that is
+not an update is logged and acknowledged, and an update id seen before is ignored.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from datetime import timedelta
+from typing import Annotated, Any
+
+from aiogram.types import Update
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import ValidationError
+
+from app.container import Container, get_container
+from app.repositories import processed_updates
+
+router = APIRouter(tags=["telegram"])
+log = logging.getLogger(__name__)
+
+# Telegram redelivers for at most about a day; a week is a generous bound.
+REMEMBER_UPDATES_FOR = timedelta(days=7)
+MAX_BODY = 1_000_000
+
+
+@router.post("/telegram/webhook", include_in_schema=False)
+async def webhook(
+    request: Request, container: Annotated[Container, Depends(get_container)]
+) -> Response:
+    secret = container.settings.telegram_webhook_secret
+    if secret is not None:
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+            raise HTTPException(status_code=401, detail="invalid secret token")
+    bot, dispatcher = container.bot, container.bot_dispatcher
+    if bot is None or dispatcher is None:
+        raise HTTPException(status_code=404, detail="no bot is configured (local mode)")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        log.warning("webhook body of %s bytes refused", len(body))
+        return Response(status_code=413)
+    try:
+        payload: Any = json.loads(body)
+        update = Update.model_validate(payload, context={"bot": bot})
+    except (ValueError, ValidationError) as exc:
+        log.warning("webhook body is not an update: %s", type(exc).__name__)
+        return Response(status_code=200)
+    now = container.clock.now()
+    async with container.db.transaction() as conn:
+        first_time = await processed_updates.remember(conn, update.update_id, now)
+        if update.update_id % 1000 == 0:
+            await processed_updates.forget_before(conn, now - REMEMBER_UPDATES_FOR)
+    if not first_time:
+        log.info("update %s already processed; ignored", update.update_id)
+        return Response(status_code=200)
+    try:
+        await dispatcher.feed_update(bot, update)
+    except Exception:
+        log.exception("handler failed for update %s", update.update_id)
+    return Response(status_code=200)

@@ -1,0 +1,317 @@
+"""The webhook through aiogram, with updates shaped like Telegram's, against the fake API."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import select
+
+from app.clock import ManualClock
+from app.container import Container
+from app.db.database import Database
+from app.db.tables import lead_activity_log, scheduled_reminders, users
+from app.main import create_app
+from app.services import users as users_service
+from tests.scheduler.support import make_lead, make_user
+from tests.support.fake_telegram import FakeTelegram, callback_query_update, message_update
+
+SECRET = "webhook-secret"
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def app_client(
+    make_settings: Callable[..., Any], clock: ManualClock, db: Database, fake: FakeTelegram
+) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
+    settings = make_settings(
+        telegram_bot_token=fake.token,
+        telegram_api_base=fake.base_url,
+        telegram_webhook_secret=SECRET,
+        internal_token="tick",
+    )
+    app = create_app(settings, clock=clock, database=db)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http, app.state.container
+
+
+async def post_update(
+    http: httpx.AsyncClient, update: dict[str, Any], secret: str | None = SECRET
+) -> httpx.Response:
+    update.setdefault("update_id", next(_ids))
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+    return await http.post("/telegram/webhook", json=update, headers=headers)
+
+
+async def deliver_one_reminder(
+    http: httpx.AsyncClient, fake: FakeTelegram, db: Database, clock: ManualClock, chat: int = 1001
+) -> tuple[int, dict[str, Any]]:
+    user = await make_user(db, clock, chat)
+    lead = await make_lead(db, clock, user, [0, 2], name="Ana")
+    response = await http.post("/internal/tick", headers={"Authorization": "Bearer tick"})
+    assert response.json()["sent"] == 1
+    message = fake.sent_messages(chat)[-1]
+    rid = lead.steps[0].reminder_id
+    assert rid is not None
+    return rid, message.result
+
+
+@pytest.mark.parametrize("secret", [None, "wrong"])
+async def test_wrong_or_missing_secret_is_401(
+    app_client: tuple[httpx.AsyncClient, Container], secret: str | None
+) -> None:
+    http, _ = app_client
+    response = await post_update(http, message_update(5, "/start"), secret=secret)
+    assert response.status_code == 401
+
+
+async def test_start_registers_and_welcomes(
+    app_client: tuple[httpx.AsyncClient, Container], fake: FakeTelegram, db: Database
+) -> None:
+    http, _ = app_client
+    response = await post_update(http, message_update(42, "/start"))
+    assert response.status_code == 200
+    [welcome] = fake.sent_messages(42)
+    assert "Welcome" in welcome.params["text"]
+    async with db.read() as conn:
+        assert (await conn.execute(select(users.c.telegram_id))).scalar_one() == 42
+
+
+async def test_start_clears_blocked(
+    app_client: tuple[httpx.AsyncClient, Container],
+    fake: FakeTelegram,
+    db: Database,
+    clock: ManualClock,
+) -> None:
+    http, _ = app_client
+    await make_user(db, clock, 43)
+    await users_service.mark_unreachable(db, 43, clock.now())
+    await post_update(http, message_update(43, "/start"))
+    assert "Welcome back" in fake.sent_messages(43)[-1].params["text"]
+    async with db.read() as conn:
+        assert (await conn.execute(select(users.c.blocked_at))).scalar_one() is None
+
+
+async def test_done_press_goes_through_the_step_service(
+    app_client: tuple[httpx.AsyncClient, Container],
+    fake: FakeTelegram,
+    db: Database,
+    clock: ManualClock,
+) -> None:
+    http, _ = app_client
+    rid, sent = await deliver_one_reminder(http, fake, db, clock)
+    update = callback_query_update(
+        1001,
+        f"eplan:done:{rid}",
+        message_id=sent["message_id"],
+        message_text=sent["text"],
+        callback_query_id="cq-1",
+    )
+    response = await post_update(http, update)
+    assert response.status_code == 200
+    [answer] = fake.calls_to("answerCallbackQuery")
+    assert answer.params["callback_query_id"] == "cq-1"
+    assert answer.params["text"] == "✅ Done"
+    [edit] = fake.calls_to("editMessageText")
+    assert edit.ok
+    assert "✅ Done" in edit.params["text"]
+    assert "reply_markup" not in edit.params or not edit.params["reply_markup"]
+    async with db.read() as conn:
+        status = (
+            await conn.execute(
+                select(scheduled_reminders.c.status).where(scheduled_reminders.c.id == rid)
+            )
+        ).scalar_one()
+        kinds = (await conn.execute(select(lead_activity_log.c.activity_type))).scalars().all()
+    assert status == "completed"
+    assert kinds.count("step_completed") == 1
+
+
+async def test_redelivered_update_acts_once(
+    app_client: tuple[httpx.AsyncClient, Container],
+    fake: FakeTelegram,
+    db: Database,
+    clock: ManualClock,
+) -> None:
+    http, _ = app_client
+    rid, sent = await deliver_one_reminder(http, fake, db, clock)
+    update = callback_query_update(
+        1001, f"eplan:skip:{rid}", message_id=sent["message_id"], message_text=sent["text"]
+    )
+    update["update_id"] = 777
+    assert (await post_update(http, dict(update))).status_code == 200
+    assert (await post_update(http, dict(update))).status_code == 200
+    assert len(fake.calls_to("answerCallbackQuery")) == 1
+    async with db.read() as conn:
+        kinds = (await conn.execute(select(lead_activity_log.c.activity_type))).scalars().all()
+    assert kinds.count("step_skipped") == 1
+
+
+async def test_someone_elses_reminder_changes_nothing(
+    app_client: tuple[httpx.AsyncClient, Container],
+    fake: FakeTelegram,
+    db: Database,
+    clock: ManualClock,
+) -> None:
+    http, _ = app_client
+    rid, sent = await deliver_one_reminder(http, fake, db, clock)
+    await make_user(db, clock, 2002)
+    update = callback_query_update(
+        1001, f"eplan:done:{rid}", message_id=sent["message_id"], user_id=2002
+    )
+    assert (await post_update(http, update)).status_code == 200
+    [answer] = fake.calls_to("answerCallbackQuery")
+    assert answer.params.get("show_alert") is True
+    assert "isn't available" in answer.params["text"]
+    assert fake.calls_to("editMessageText") == []
+    async with db.read() as conn:
+        status = (
+            await conn.execute(
+                select(scheduled_reminders.c.status).where(scheduled_reminders.c.id == rid)
+            )
+        ).scalar_one()
+    assert status == "sent"
+
+
+async def test_snooze_press_answers_with_the_new_time(
+    app_client: tuple[httpx.AsyncClient, Container],
+    fake: FakeTelegram,
+    db: Database,
+    clock: ManualClock,
+) -> None:
+    http, _ = app_client
+    rid, sent = await deliver_one_reminder(http, fake, db, clock)
+    update = callback_query_update(
+        1001, f"eplan:snooze1:{rid}", message_id=sent["message_id"], message_text=sent["text"]
+    )
+    await post_update(http, update)
+    [answer] = fake.calls_to("answerCallbackQuery")
+    assert answer.params["text"] == "Snoozed until Tue 09:00"  # Monday 10:00 → Tuesday
+
+
+async def test_press_on_a_closed_step_says_so(
+    app_client: tuple[httpx.AsyncClient, Container],
+    fake: FakeTelegram,
+    db: Database,
+    clock: ManualClock,
+) -> None:
+    http, _ = app_client
+    rid, sent = await deliver_one_reminder(http, fake, db, clock)
+    for data in (f"eplan:done:{rid}", f"eplan:skip:{rid}"):
+        update = callback_query_update(
+            1001, data, message_id=sent["message_id"], message_text=sent["text"]
+        )
+        await post_update(http, update)
+    answers = fake.calls_to("answerCallbackQuery")
+    assert answers[-1].params["text"] == "This step is already done."
+    assert answers[-1].params.get("show_alert") is True
+
+
+@pytest.mark.parametrize(
+    "data", ["eplan:explode:1", "eplan:done:notanumber", "garbage", "eplan:done:999999"]
+)
+async def test_malformed_or_unknown_buttons_get_a_friendly_alert(
+    app_client: tuple[httpx.AsyncClient, Container],
+    fake: FakeTelegram,
+    db: Database,
+    clock: ManualClock,
+    data: str,
+) -> None:
+    http, _ = app_client
+    await make_user(db, clock, 1001)
+    response = await post_update(http, callback_query_update(1001, data, message_id=1))
+    assert response.status_code == 200
+    [answer] = fake.calls_to("answerCallbackQuery")
+    assert answer.params.get("show_alert") is True
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"update_id": "x"}', b'{"hello": 1}'])
+async def test_a_body_that_is_not_an_update_is_acknowledged(
+    app_client: tuple[httpx.AsyncClient, Container], body: bytes
+) -> None:
+    http, _ = app_client
+    response = await http.post(
+        "/telegram/webhook",
+        content=body,
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200
+
+
+async def test_reply_to_a_reminder_saves_a_note(
+    app_client: tuple[httpx.AsyncClient, Container],
+    fake: FakeTelegram,
+    db: Database,
+    clock: ManualClock,
+) -> None:
+    http, _ = app_client
+    _rid, sent = await deliver_one_reminder(http, fake, db, clock)
+    update = message_update(1001, "They asked for pricing")
+    update["message"]["reply_to_message"] = {
+        "message_id": sent["message_id"],
+        "date": 0,
+        "chat": {"id": 1001, "type": "private"},
+        "text": "reminder",
+    }
+    await post_update(http, update)
+    assert "Saved as a note" in fake.sent_messages(1001)[-1].params["text"]
+    async with db.read() as conn:
+        row = (
+            await conn.execute(
+                select(lead_activity_log.c.details).where(
+                    lead_activity_log.c.activity_type == "note_added"
+                )
+            )
+        ).scalar_one()
+    assert row == {"text": "They asked for pricing"}
+
+
+async def test_today_lists_due_steps_with_buttons(
+    app_client: tuple[httpx.AsyncClient, Container],
+    fake: FakeTelegram,
+    db: Database,
+    clock: ManualClock,
+) -> None:
+    http, _ = app_client
+    user = await make_user(db, clock, 1001)
+    lead = await make_lead(db, clock, user, [0, 5], name="Bea")
+    await post_update(http, message_update(1001, "/today"))
+    [listing] = fake.sent_messages(1001)
+    assert "Bea" in listing.params["text"]
+    rid = lead.steps[0].reminder_id
+    datas = [
+        b.get("callback_data")
+        for row in listing.params["reply_markup"]["inline_keyboard"]
+        for b in row
+    ]
+    assert f"eplan:done:{rid}" in datas
+
+
+async def test_pause_and_resume_commands(
+    app_client: tuple[httpx.AsyncClient, Container],
+    fake: FakeTelegram,
+    db: Database,
+    clock: ManualClock,
+) -> None:
+    http, _ = app_client
+    await post_update(http, message_update(1001, "/pause 3"))
+    assert "paused until" in fake.sent_messages(1001)[-1].params["text"]
+    async with db.read() as conn:
+        until = (await conn.execute(select(users.c.paused_until))).scalar_one()
+    assert until is not None
+    await post_update(http, message_update(1001, "/resume"))
+    async with db.read() as conn:
+        row = (await conn.execute(select(users.c.paused_until, users.c.reminders_paused))).one()
+    assert (row.paused_until, row.reminders_paused) == (None, False)
