@@ -24,6 +24,7 @@ env:
 
 run: env
 	$(UV) run python -m app migrate
+	$(UV) run python -m app seed-demo
 	$(UV) run uvicorn app.main:app --host $(HOST) --port $(PORT)
 
 test: env

@@ -13,6 +13,7 @@ import httpx
 from app.clock import SystemClock
 from app.db import migrate
 from app.db.database import Database
+from app.services.demo import seed_demo
 from app.services.reconcile import reconcile
 from app.settings import SettingsError, load_settings
 
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "reconcile", help="repair plans whose JSON and reminder rows disagree (logs each fix)"
     )
+    commands.add_parser("seed-demo", help="local mode: create the demo user's leads (once)")
     tick = commands.add_parser(
         "tick", help="ask a running service for one dispatch pass (what the cron job runs)"
     )
@@ -41,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "seed-demo" and not settings.local_mode:
+        print("seed-demo skipped: a bot token is set, so this is not local mode")
+        return 0
     return asyncio.run(_run(args, Database.from_url(settings.database)))
 
 
@@ -52,6 +57,9 @@ async def _run(args: argparse.Namespace, db: Database) -> int:
         elif args.command == "downgrade":
             await migrate.downgrade(db, args.revision)
             print(f"database at {await migrate.current_revision(db)}")
+        elif args.command == "seed-demo":
+            created = await seed_demo(db, SystemClock().now())
+            print("demo data created" if created else "demo data already present")
         elif args.command == "reconcile":
             report = await reconcile(db, SystemClock().now())
             for repair in report.repairs:

@@ -17,7 +17,7 @@ from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
 from app.services.users import UserCache
 from app.settings import Settings
-from app.telegram.sender import Outbox
+from app.telegram.outbox import Outbox
 
 
 class VerifiedInitData:

@@ -20,13 +20,14 @@ from app.clock import Clock, SystemClock
 from app.container import Container
 from app.db.database import Database
 from app.logs import configure_logging
-from app.routers import health, internal, leads, me, plans, reminders, telegram
+from app.routers import dev, health, internal, leads, me, plans, reminders, telegram
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
 from app.services.users import UserCache
 from app.settings import Settings, SettingsError, load_settings
-from app.telegram.sender import BotTransport, Outbox, Sender, Transport
+from app.telegram.outbox import Outbox, OutboxSession
+from app.telegram.sender import BotTransport, Sender
 
 log = logging.getLogger(__name__)
 
@@ -87,23 +88,25 @@ def create_app(
     app.include_router(reminders.router)
     app.include_router(internal.router)
     app.include_router(telegram.router)
+    if settings.local_mode:
+        # Only without a token: none of /dev/* exists once a real bot is configured.
+        app.include_router(dev.router)
     return app
 
 
 def build_container(settings: Settings, clock: Clock, db: Database) -> Container:
     metrics = DispatchMetrics()
     outbox: Outbox | None = None
-    bot: Bot | None = None
-    transport: Transport
     if settings.telegram_bot_token is None:
+        # Local mode: the same Bot, dispatcher and handlers, talking to an in-memory outbox.
         outbox = Outbox()
-        transport = outbox
+        bot = Bot(settings.initdata_token, session=OutboxSession(outbox, clock))
     else:
         bot = Bot(
             settings.telegram_bot_token.get_secret_value(),
             session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base)),
         )
-        transport = BotTransport(bot)
+    transport = BotTransport(bot)
     sender = Sender(
         transport,
         clock,
@@ -148,11 +151,10 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
         loop=loop,
         user_cache=user_cache,
     )
-    if bot is not None:
-        bot_dispatcher = BotDispatcher()
-        bot_dispatcher.include_router(bot_handlers.build_router())
-        bot_dispatcher["container"] = container
-        container.bot_dispatcher = bot_dispatcher
+    bot_dispatcher = BotDispatcher()
+    bot_dispatcher.include_router(bot_handlers.build_router())
+    bot_dispatcher["container"] = container
+    container.bot_dispatcher = bot_dispatcher
     return container
 
 

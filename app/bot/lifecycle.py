@@ -25,7 +25,7 @@ COMMANDS = [
 async def start_bot(container: Container) -> asyncio.Task[None] | None:
     """Returns the polling task when polling, else None."""
     bot, dispatcher, settings = container.bot, container.bot_dispatcher, container.settings
-    if bot is None or dispatcher is None:
+    if bot is None or dispatcher is None or settings.local_mode:
         return None
     try:
         await bot.set_my_commands(COMMANDS)

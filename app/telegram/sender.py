@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -197,29 +197,3 @@ class Sender:
 
 def _why(exc: BaseException) -> str:
     return type(exc).__name__
-
-
-class Outbox:
-    """Local mode's Telegram: messages are kept in memory where a person can read them."""
-
-    def __init__(self, limit: int = 500) -> None:
-        self.limit = limit
-        self.messages: list[dict[str, Any]] = []
-        self._next_id = 0
-        self.listeners: list[Callable[[dict[str, Any]], Awaitable[None] | None]] = []
-
-    async def send_message(self, message: Outgoing) -> int:
-        self._next_id += 1
-        entry = {
-            "message_id": self._next_id,
-            "chat_id": message.chat_id,
-            "text": message.text,
-            "reply_markup": (
-                message.reply_markup.model_dump(mode="json", exclude_none=True)
-                if message.reply_markup is not None
-                else None
-            ),
-        }
-        self.messages.append(entry)
-        del self.messages[: -self.limit]
-        return self._next_id
