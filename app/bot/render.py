@@ -58,6 +58,27 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _fit(text: str, chars: int, budget: int) -> str:
+    """`text` clipped to `chars` characters, escaped, and at most `budget` long once escaped.
+
+    Escaping can grow text fivefold ("&" → "&amp;"), so each part gets an escaped budget:
+    the parts together can never pass Telegram's limit, and nothing is ever cut inside an
+    entity or a tag.
+    """
+    clipped = _clip(text, chars)
+    escaped = escape(clipped)
+    if len(escaped) <= budget:
+        return escaped
+    low, high = 0, len(clipped)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if len(escape(clipped[:mid])) + 1 <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return escape(clipped[:low]) + "…"
+
+
 HEADLINES: dict[Rung, str] = {
     "first": "🔔 <b>Step {n} of {total} is due</b>",
     "gentle": "👋 <b>Still pending: step {n} of {total}</b>",
@@ -73,37 +94,37 @@ FOOTERS: dict[Rung, str] = {
 
 
 def reminder_text(card: ReminderCard, rung: Rung, now: datetime) -> str:
-    who = escape(card.lead_name)
+    who = _fit(card.lead_name, 100, 300)
     if card.company:
-        who += f" · {escape(card.company)}"
+        who += f" · {_fit(card.company, 100, 300)}"
+    channel = CHANNEL_LABEL.get(card.channel, "Other")
     lines = [
         HEADLINES[rung].format(n=card.step_number, total=card.step_total),
         f"👤 {who}",
         "",
-        f"{CHANNEL_LABEL.get(card.channel, 'Other')}: {escape(_clip(card.description, 1000))}",
+        f"{channel}: {_fit(card.description, 1000, 1800)}",
     ]
     when = overdue_words(card.due_at, now)
     if card.timing:
-        lines.append(f"<i>{escape(_clip(card.timing, 100))}</i> · {when}")
+        lines.append(f"<i>{_fit(card.timing, 100, 300)}</i> · {when}")
     else:
         lines.append(f"<i>{when}</i>")
     if card.draft:
-        lines += [
-            "",
-            "<b>Draft:</b>",
-            f"<blockquote>{escape(_clip(card.draft, DRAFT_PREVIEW))}</blockquote>",
-        ]
+        draft = _fit(card.draft, DRAFT_PREVIEW, 1000)
+        lines += ["", "<b>Draft:</b>", f"<blockquote>{draft}</blockquote>"]
     if FOOTERS[rung]:
         lines += ["", FOOTERS[rung]]
     return _clip_html("\n".join(lines))
 
 
 def _clip_html(text: str) -> str:
-    # Every user-supplied part is clipped before escaping, so the whole stays far below the
-    # limit; this is the last guard should the layout ever grow.
-    if len(text) <= TELEGRAM_LIMIT:
-        return text
-    return text[: TELEGRAM_LIMIT - 1]
+    # Every part has an escaped budget (_fit), so the whole stays below the limit by
+    # construction; failing loudly beats sending Telegram HTML cut in half.
+    if len(text) > TELEGRAM_LIMIT:
+        raise ValueError(
+            f"rendered message is {len(text)} characters; the layout outgrew its budgets"
+        )
+    return text
 
 
 def reminder_keyboard(reminder_id: int, lead_url: str | None) -> InlineKeyboardMarkup:
@@ -134,16 +155,22 @@ class DigestItem:
 
 def digest_text(items: list[DigestItem], now: datetime) -> str:
     count = len(items)
-    lines = [f"📋 <b>{count} more step{'s' if count != 1 else ''} waiting for you</b>", ""]
+    head = [f"📋 <b>{count} more step{'s' if count != 1 else ''} waiting for you</b>", ""]
+    tail = ["", "Open the app to act on them, or send /today."]
+    budget = TELEGRAM_LIMIT - sum(len(x) + 1 for x in head + tail) - 40
+    lines: list[str] = []
     for item in items[:DIGEST_LINES]:
-        lines.append(
-            f"• <b>{escape(_clip(item.lead_name, 60))}</b> — step {item.step_number}: "
-            f"{escape(_clip(item.description, 80))} ({overdue_words(item.due_at, now)})"
+        line = (
+            f"• <b>{_fit(item.lead_name, 60, 120)}</b> — step {item.step_number}: "
+            f"{_fit(item.description, 80, 160)} ({overdue_words(item.due_at, now)})"
         )
-    if count > DIGEST_LINES:
-        lines.append(f"… and {count - DIGEST_LINES} more")
-    lines += ["", "Open the app to act on them, or send /today."]
-    return _clip_html("\n".join(lines))
+        if len(line) + 1 > budget:
+            break
+        budget -= len(line) + 1
+        lines.append(line)
+    if len(lines) < count:
+        lines.append(f"… and {count - len(lines)} more")
+    return _clip_html("\n".join(head + lines + tail))
 
 
 def digest_keyboard(app_url: str | None) -> InlineKeyboardMarkup | None:
