@@ -140,6 +140,14 @@ scheduled_reminders = Table(
         sqlite_where=text(_open_status_sql),
     ),
     Index(None, "telegram_id", "status"),
+    # "Is an earlier step of this lead still open?" — asked for every claim candidate.
+    Index(
+        "ix_scheduled_reminders_open_by_lead",
+        "lead_id",
+        "position",
+        postgresql_where=text(_open_status_sql),
+        sqlite_where=text(_open_status_sql),
+    ),
 )
 
 lead_activity_log = Table(

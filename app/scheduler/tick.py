@@ -43,7 +43,7 @@ from app.services import steps as steps_service
 from app.services import users as users_service
 from app.services.steps import Delivery
 from app.services.users import UserCache
-from app.telegram.sender import Outgoing, Sender
+from app.telegram.sender import Outgoing, Sender, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ BATCH_SIZE = 500
 MAX_BATCHES_PER_PASS = 200
 LEASE = timedelta(seconds=120)
 SEND_CONCURRENCY = 32
+FLUSH_AT = SEND_CONCURRENCY // 2
 PARK_FOR = timedelta(days=1)
 RETRY_FAILED_AFTER = timedelta(seconds=30)
 
@@ -106,6 +107,10 @@ class Dispatcher:
         self.worker = worker_id or default_worker_id()
         self._lock = asyncio.Lock()
         self._pending: list[Delivery] = []
+        # A permit per message that is on the wire or sent but not yet recorded: a crash
+        # can then repeat at most SEND_CONCURRENCY messages, whatever the pace of recording.
+        self._permits = asyncio.Semaphore(SEND_CONCURRENCY)
+        self._unrecorded_messages = 0
         self._schedules: dict[int, WorkSchedule] = {}
         self._record_lock = asyncio.Lock()
 
@@ -239,7 +244,7 @@ class Dispatcher:
             lead = leads[reminder.lead_id]
             now = self.clock.now()
             card = _card(reminder, lead)
-            result = await self.sender.send(
+            result = await self._send(
                 Outgoing(
                     chat_id=chat,
                     text=render.reminder_text(card, rung, now),
@@ -254,6 +259,7 @@ class Dispatcher:
                 continue
             sent_to[chat] = sent_to.get(chat, 0) + 1
             self._delivered(reminder, rung, result.message_id, False, counts)
+            await self._sent()
         if job.digest:
             now = self.clock.now()
             items = [
@@ -265,7 +271,7 @@ class Dispatcher:
                 )
                 for r, _ in job.digest
             ]
-            result = await self.sender.send(
+            result = await self._send(
                 Outgoing(
                     chat_id=chat,
                     text=render.digest_text(items, now),
@@ -282,8 +288,7 @@ class Dispatcher:
             for reminder, rung in job.digest:
                 counts.digested += 1
                 self._delivered(reminder, rung, None, True, counts)
-        if len(self._pending) >= SEND_CONCURRENCY:
-            await self._flush()
+            await self._sent()
 
     def _delivered(
         self,
@@ -303,13 +308,35 @@ class Dispatcher:
             self.metrics.sent.labels(rung).inc()
         self._pending.append(Delivery(reminder, rung, message_id, via_digest))
 
+    async def _send(self, message: Outgoing) -> SendResult:
+        await self._permits.acquire()
+        try:
+            result = await self.sender.send(message)
+        except BaseException:
+            self._permits.release()
+            raise
+        if result.outcome != "sent":
+            self._permits.release()
+        return result
+
+    async def _sent(self) -> None:
+        """After a message was accepted: record soon, and at once when permits run out."""
+        self._unrecorded_messages += 1
+        if self._permits.locked() or self._unrecorded_messages >= FLUSH_AT:
+            await self._flush()
+
     async def _flush(self) -> None:
         async with self._record_lock:
             pending, self._pending = self._pending, []
-            if pending:
-                await steps_service.record_deliveries(
-                    self.db, self.worker, pending, self._schedules, self.clock.now()
-                )
+            messages, self._unrecorded_messages = self._unrecorded_messages, 0
+            try:
+                if pending:
+                    await steps_service.record_deliveries(
+                        self.db, self.worker, pending, self._schedules, self.clock.now()
+                    )
+            finally:
+                for _ in range(messages):
+                    self._permits.release()
 
     async def _give_back(self, ids: list[int], counts: PassCounts, reason: str) -> None:
         counts.failed += len(ids)

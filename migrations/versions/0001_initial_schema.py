@@ -132,6 +132,13 @@ def upgrade() -> None:
         sqlite_where=OPEN_STATUS,
     )
     op.create_index(
+        "ix_scheduled_reminders_open_by_lead",
+        "scheduled_reminders",
+        ["lead_id", "position"],
+        postgresql_where=OPEN_STATUS,
+        sqlite_where=OPEN_STATUS,
+    )
+    op.create_index(
         op.f("ix_scheduled_reminders_telegram_id_status"),
         "scheduled_reminders",
         ["telegram_id", "status"],
