@@ -1,8 +1,9 @@
-"""The app as deployed plus the baseline endpoint `me_throughput` compares `/me` against.
+"""The app as deployed plus a baseline endpoint: a constant answer of the same bytes as the
+endpoint measured (`me_throughput` compares `/me` with it, `plans_read` compares `/plans`).
 
 The baseline lives in the same app, served by the same uvicorn process, so it pays for the
-same server, HTTP parsing and middleware; what it skips is exactly the cost of `/me` itself
-(auth, the database read, the response model).
+same server, HTTP parsing and middleware; what it skips is exactly the cost of the measured
+endpoint itself (auth, the database reads, building and serialising the response).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi import FastAPI, Response
 
 from app.main import create_app
 
-# A file holding the bytes of one real `/me` response, captured by the benchmark.
+# A file holding the bytes of one real response (`/me`, `/plans`), captured by the benchmark.
 CONSTANT_BODY_ENV = "BENCH_CONSTANT_BODY_FILE"
 CONSTANT_PATH = "/bench/constant"
 
@@ -22,8 +23,8 @@ CONSTANT_PATH = "/bench/constant"
 def build() -> FastAPI:
     source = os.environ.get(CONSTANT_BODY_ENV)
     if not source:
-        # Serving some other body would compare /me with a response of a different size.
-        raise SystemExit(f"error: {CONSTANT_BODY_ENV} must name the file with the /me body")
+        # Serving some other body would compare with a response of a different size.
+        raise SystemExit(f"error: {CONSTANT_BODY_ENV} must name the file with the body to serve")
     body = Path(source).read_bytes()
     app = create_app()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bench import me_throughput, startup
+from bench import dispatch, me_throughput, plans_read, startup, transitions, webhook_press
 from bench.harness import Result
 
 Benchmark = Callable[[str], Awaitable[list[Result]]]
@@ -13,4 +13,8 @@ Benchmark = Callable[[str], Awaitable[list[Result]]]
 BENCHMARKS: dict[str, Benchmark] = {
     me_throughput.NAME: me_throughput.run,
     startup.NAME: startup.run,
+    plans_read.NAME: plans_read.run,
+    transitions.NAME: transitions.run,
+    dispatch.NAME: dispatch.run,
+    webhook_press.NAME: webhook_press.run,
 }

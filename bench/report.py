@@ -26,7 +26,13 @@ every result file present, so a partial run keeps the other rows.
 
 Each benchmark starts the real server (`uvicorn`, one worker, local mode, scheduler off) on a
 throw-away, migrated database: a temporary SQLite file, or a fresh PostgreSQL database
-dropped afterwards. The machine is a noisy, shared 2-core one, so absolute figures drift from
+dropped afterwards. The dispatcher's figures (`dispatch`) run the real `Dispatcher`, `Sender`
+and aiogram `Bot` in a worker process of their own (`bench/dispatch_worker.py`, uvloop)
+against the fake Bot API (`tests/support/fake_telegram.py`) running in the benchmark's
+process; its lateness figure runs the real server in telegram mode with the loop on.
+Figures with an absolute target say so in their notes; the `machine` column gives the
+1-minute load average while measuring, since other work on the machine slows them.
+The machine is a noisy, shared 2-core one, so absolute figures drift from
 run to run; each figure is therefore measured side by side with a baseline, alternating
 rounds in the same run, and reported as medians and the ratio of medians
 (measured / baseline). `pass` applies the target to the ratio or to the measured median, as
