@@ -246,21 +246,19 @@ async def on_reply(message: Message, container: Container) -> None:
     user = await _known(message, container)
     if user is None or message.reply_to_message is None or message.text is None:
         return
-    from app.repositories import reminders as reminders_repo
-
-    async with container.db.read() as conn:
-        reminder = await reminders_repo.by_message(
-            conn, user.telegram_id, message.reply_to_message.message_id
-        )
-    if reminder is None:
-        await message.answer(HELP, parse_mode=None)
-        return
     try:
-        await notes_service.add_note(
-            container.db, user, reminder.lead_id, message.text, container.clock.now()
+        saved = await notes_service.add_note_by_reply(
+            container.db,
+            user,
+            message.reply_to_message.message_id,
+            message.text,
+            container.clock.now(),
         )
     except ServiceError as exc:
         await message.answer(f"Could not save the note: {exc}", parse_mode=None)
+        return
+    if not saved:
+        await message.answer(HELP, parse_mode=None)
         return
     await message.answer("📝 Saved as a note on this lead.", parse_mode=None)
 

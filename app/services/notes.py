@@ -8,10 +8,24 @@ from app.db.database import Database
 from app.domain.users import User
 from app.repositories import activity as activity_repo
 from app.repositories import leads as leads_repo
+from app.repositories import reminders as reminders_repo
 from app.repositories.activity import NewActivity
 from app.services.errors import Invalid, NotFound
 
 MAX_NOTE = 4000
+
+
+async def add_note_by_reply(
+    db: Database, user: User, message_id: int, text: str, now: datetime
+) -> bool:
+    """A reply to a reminder message becomes a note on its lead; False if the message is
+    not one of this user's reminders."""
+    async with db.read() as conn:
+        reminder = await reminders_repo.by_message(conn, user.telegram_id, message_id)
+    if reminder is None:
+        return False
+    await add_note(db, user, reminder.lead_id, text, now)
+    return True
 
 
 async def add_note(db: Database, user: User, lead_id: int, text: str, now: datetime) -> None:
