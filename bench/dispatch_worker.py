@@ -15,6 +15,7 @@ with `@@ ` so nothing else printed can be mistaken for one.
     {"cmd": "raw", "n": 5000, "first_chat": 1}
                                            n sends straight through the Sender, no database
     {"cmd": "memory"}                      VmRSS and VmHWM of this process
+    {"cmd": "departures"}                  when each message left the Sender, and to whom
     {"cmd": "trace_start"} / {"cmd": "trace_top", "n": 15}
                                            tracemalloc: what the live memory is, by line
     {"cmd": "quit"}
@@ -75,6 +76,19 @@ def answer(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+class Timestamped:
+    """The real BotTransport, noting when each message left the Sender (monotonic clock, the
+    same on every process here, so it lines up with the fake's arrival times)."""
+
+    def __init__(self, inner: BotTransport) -> None:
+        self.inner = inner
+        self.departures: list[tuple[float, int]] = []
+
+    async def send_message(self, message: Outgoing) -> int:
+        self.departures.append((time.monotonic(), message.chat_id))
+        return await self.inner.send_message(message)
+
+
 class Worker:
     def __init__(self, args: argparse.Namespace) -> None:
         self.db = Database.from_url(make_url(args.database_url))
@@ -83,8 +97,14 @@ class Worker:
         )
         self.metrics = DispatchMetrics()
         self.clock = SystemClock()
+        # Only when asked: a list of every message would add to the memory figure.
+        self.transport: Timestamped | BotTransport = (
+            Timestamped(BotTransport(self.bot))
+            if args.record_departures
+            else BotTransport(self.bot)
+        )
         self.sender = Sender(
-            BotTransport(self.bot),
+            self.transport,
             self.clock,
             global_rate=args.global_rate,
             per_chat_rate=args.per_chat_rate,
@@ -131,6 +151,10 @@ class Worker:
             return await self._raw(int(command["n"]), int(command["first_chat"]))
         if name == "memory":
             return memory()
+        if name == "departures":
+            if not isinstance(self.transport, Timestamped):
+                raise ValueError("started without --record-departures")
+            return {"departures": self.transport.departures}
         if name == "trace_start":
             tracemalloc.start(int(command.get("frames", 1)))
             return memory()
@@ -242,6 +266,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--global-rate", type=float, default=1e6)
     parser.add_argument("--per-chat-rate", type=float, default=1e6)
     parser.add_argument("--per-user-cap", type=int, default=3)
+    parser.add_argument("--record-departures", action="store_true")
     uvloop.run(serve(parser.parse_args(argv)))
 
 
