@@ -180,6 +180,8 @@ class Dispatcher:
                     await keeper
         async with self.db.read() as conn:
             self.metrics.backlog.set(await claims_repo.backlog(conn, self.clock.now()))
+        # Everything was recorded by now; keeping schedules across passes grew without bound.
+        self._schedules.clear()
 
     async def _keep_leases(self, ids: list[int]) -> None:
         while True:
