@@ -167,6 +167,13 @@ class Server:
                 return kib * 1024 / 1_000_000
         raise BenchError(f"no VmRSS for pid {self.pid}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far: what its requests
+        cost whatever else the shared machine is running."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        utime, stime = int(fields[11]), int(fields[12])
+        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             text = self.log_path.read_text(errors="replace")

@@ -113,6 +113,7 @@ class Round:
     load: Load
     closed: int
     seconds: float
+    cpu_seconds: float
 
     @property
     def rate(self) -> float:
@@ -120,7 +121,12 @@ class Round:
 
     def __str__(self) -> str:
         closed = f", {self.closed} closed" if self.closed else ""
-        return f"{self.rate:,.0f}/s ({self.load.requests} answered{closed})"
+        cpu = (
+            f", {1000 * self.cpu_seconds / self.closed:.2f} ms server CPU each"
+            if self.closed
+            else ""
+        )
+        return f"{self.rate:,.0f}/s ({self.load.requests} answered{closed}{cpu})"
 
 
 def lua_script(
@@ -262,7 +268,9 @@ async def _run(engine: str, database_url: str, db: Database, last_user: int) -> 
                 ids, owners = await steps_at(db, position)
                 position += 1
                 before = await seed.count(db, closed_where)
+                cpu_before = server.cpu_seconds()
                 load, issued = await run_wrk(server.port, lua_script(ids, owners, headers), seconds)
+                cpu = server.cpu_seconds() - cpu_before
                 closed = await settled(db, ids, load.requests)
                 after = await seed.count(db, closed_where)
                 # Only steps wrk walked were closed, each by one request (the ids are distinct
@@ -278,7 +286,7 @@ async def _run(engine: str, database_url: str, db: Database, last_user: int) -> 
                         f"the round's steps closed, {after - before} in all: every request "
                         "must close exactly one distinct step"
                     )
-                result = Round(load, len(closed), seconds)
+                result = Round(load, len(closed), seconds, cpu)
                 rounds.append(result)
                 return result
 
@@ -286,7 +294,7 @@ async def _run(engine: str, database_url: str, db: Database, last_user: int) -> 
                 ids, owners = await steps_at(db, position)
                 script = lua_script(ids, owners, headers, method="GET")
                 load, _issued = await run_wrk(server.port, script, seconds)
-                result = Round(load, 0, seconds)
+                result = Round(load, 0, seconds, 0.0)
                 constants.append(result)
                 return result
 
@@ -340,6 +348,9 @@ async def _run(engine: str, database_url: str, db: Database, last_user: int) -> 
                 "warmup_rate": round(warm.rate, 1),
                 "answer_bytes": len(body),
                 "server_rss_mb_after": round(rss_after, 1),
+                "server_cpu_ms_per_transition": [
+                    round(1000 * r.cpu_seconds / max(r.closed, 1), 3) for r in subjects
+                ],
                 "closed_steps_total": sum(r.closed for r in rounds),
             },
         )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.db.database import after_commit
 
@@ -37,4 +39,15 @@ async def schedule_changed(conn: AsyncConnection) -> None:
     wake once it commits; on PostgreSQL, NOTIFY (delivered at commit) wakes other replicas."""
     if conn.dialect.name == "postgresql":
         await conn.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
+    wake_after_commit(conn)
+
+
+def wake_after_commit(conn: AsyncConnection) -> None:
+    """The in-process half of schedule_changed, for a caller that sends its NOTIFY as part
+    of another statement (`notify_call`)."""
     after_commit(conn, wake_signal.fire)
+
+
+def notify_call() -> FunctionElement[Any]:
+    """`pg_notify` on the wake channel, as an expression (PostgreSQL only)."""
+    return func.pg_notify(WAKE_CHANNEL, "")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Insert, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import lead_activity_log as log_table
@@ -50,26 +50,28 @@ class NewActivity:
     details: dict[str, Any] | None = None
 
 
+def _row(entry: NewActivity) -> dict[str, Any]:
+    if entry.activity_type not in ACTIVITY_TYPES:
+        raise ValueError(f"unknown activity type {entry.activity_type!r}")
+    return {
+        "lead_id": entry.lead_id,
+        "telegram_id": entry.telegram_id,
+        "step_id": entry.step_id,
+        "activity_type": entry.activity_type,
+        "details": entry.details or {},
+        "created_at": entry.created_at,
+    }
+
+
+def insert_statement(entry: NewActivity) -> Insert:
+    """The INSERT of one entry. (One statement per row keeps SQLAlchemy's compiled-statement
+    cache working; a multi-row VALUES list is compiled anew every time.)"""
+    return insert(log_table).values(_row(entry))
+
+
 async def add(conn: AsyncConnection, entries: list[NewActivity]) -> None:
-    if not entries:
-        return
-    for entry in entries:
-        if entry.activity_type not in ACTIVITY_TYPES:
-            raise ValueError(f"unknown activity type {entry.activity_type!r}")
-    await conn.execute(
-        insert(log_table),
-        [
-            {
-                "lead_id": e.lead_id,
-                "telegram_id": e.telegram_id,
-                "step_id": e.step_id,
-                "activity_type": e.activity_type,
-                "details": e.details or {},
-                "created_at": e.created_at,
-            }
-            for e in entries
-        ],
-    )
+    if entries:
+        await conn.execute(insert(log_table), [_row(e) for e in entries])
 
 
 async def for_lead(conn: AsyncConnection, lead_id: int, limit: int = 200) -> list[Activity]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, Update, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import lead_registry
@@ -112,8 +112,12 @@ async def list_all_ids(conn: AsyncConnection) -> list[tuple[int, int]]:
     return [(r.id, r.telegram_id) for r in rows]
 
 
+def update_statement(lead_id: int, values: dict[str, Any]) -> Update:
+    return update(lead_registry).where(lead_registry.c.id == lead_id).values(**values)
+
+
 async def update_lead(conn: AsyncConnection, lead_id: int, values: dict[str, Any]) -> None:
-    await conn.execute(update(lead_registry).where(lead_registry.c.id == lead_id).values(**values))
+    await conn.execute(update_statement(lead_id, values))
 
 
 async def delete_lead(conn: AsyncConnection, lead_id: int, telegram_id: int) -> bool:

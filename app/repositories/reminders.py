@@ -6,7 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Row, cast, column, func, insert, select, update, values
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Row,
+    Update,
+    cast,
+    column,
+    func,
+    insert,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import scheduled_reminders as sr
@@ -70,8 +82,12 @@ async def insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None
         await conn.execute(insert(sr), rows)
 
 
+def update_statement(reminder_id: int, values: dict[str, Any]) -> Update:
+    return update(sr).where(sr.c.id == reminder_id).values(**values)
+
+
 async def update_one(conn: AsyncConnection, reminder_id: int, values: dict[str, Any]) -> None:
-    await conn.execute(update(sr).where(sr.c.id == reminder_id).values(**values))
+    await conn.execute(update_statement(reminder_id, values))
 
 
 async def update_many(conn: AsyncConnection, changes: list[tuple[int, dict[str, Any]]]) -> None:

@@ -16,11 +16,13 @@ def _existing(value: int) -> int:
     return value
 
 
-def _lead_id(lead_id: int) -> int:
+# Async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop
+# per request for a comparison.
+async def _lead_id(lead_id: int) -> int:
     return _existing(lead_id)
 
 
-def _reminder_id(reminder_id: int) -> int:
+async def _reminder_id(reminder_id: int) -> int:
     return _existing(reminder_id)
 
 

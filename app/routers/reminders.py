@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
 from app.auth import CurrentUser
@@ -11,6 +11,7 @@ from app.container import Container, get_container
 from app.domain.users import User
 from app.routers.errors import http_error
 from app.routers.ids import ReminderId
+from app.routers.responses import model_response
 from app.schemas import SnoozeIn, StepChangeOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
@@ -33,36 +34,36 @@ def _out(change: StepChange, user: User, now: datetime) -> StepChangeOut:
     )
 
 
-@router.post("/reminders/{reminder_id}/complete")
-async def complete(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> StepChangeOut:
+@router.post("/reminders/{reminder_id}/complete", response_model=StepChangeOut)
+async def complete(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> Response:
     now = container.clock.now()
     try:
         change = await steps_service.close_step(container.db, user, reminder_id, "complete", now)
     except ServiceError as exc:
         raise http_error(exc) from None
-    return _out(change, user, now)
+    return model_response(_out(change, user, now))
 
 
-@router.post("/reminders/{reminder_id}/skip")
-async def skip(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> StepChangeOut:
+@router.post("/reminders/{reminder_id}/skip", response_model=StepChangeOut)
+async def skip(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> Response:
     now = container.clock.now()
     try:
         change = await steps_service.close_step(container.db, user, reminder_id, "skip", now)
     except ServiceError as exc:
         raise http_error(exc) from None
-    return _out(change, user, now)
+    return model_response(_out(change, user, now))
 
 
-@router.post("/reminders/{reminder_id}/snooze")
+@router.post("/reminders/{reminder_id}/snooze", response_model=StepChangeOut)
 async def snooze(
     reminder_id: ReminderId, body: SnoozeIn, user: CurrentUser, container: Deps
-) -> StepChangeOut:
+) -> Response:
     now = container.clock.now()
     try:
         change = await steps_service.snooze(container.db, user, reminder_id, body.days, now)
     except ServiceError as exc:
         raise http_error(exc) from None
-    return _out(change, user, now)
+    return model_response(_out(change, user, now))
 
 
 class DraftOut(BaseModel):

@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.database import Database
-from app.db.signals import schedule_changed
 from app.domain import calendar
 from app.domain.calendar import WorkSchedule
 from app.domain.escalation import AUTO_SNOOZE_DAYS, Rung, after_message
@@ -39,6 +38,7 @@ from app.domain.plans import (
 )
 from app.domain.users import User
 from app.repositories import activity as activity_repo
+from app.repositories import changes as changes_repo
 from app.repositories import leads as leads_repo
 from app.repositories import reminders as reminders_repo
 from app.repositories import users as users_repo
@@ -150,19 +150,21 @@ async def _open_unit(
 
 
 async def _commit(unit: _Unit) -> None:
-    if any("next_action_at" in values for values in unit.updates.values()) or unit.inserted:
-        await schedule_changed(unit.conn)
-    await reminders_repo.update_many(
-        unit.conn,
-        [(rid, {**values, "updated_at": unit.now}) for rid, values in unit.updates.items()],
-    )
     lead_values = dict(unit.lead_values)
     if unit.plan is not None:
         lead_values["engagement_plan"] = unit.plan
     if lead_values:
         lead_values["updated_at"] = unit.now
-        await leads_repo.update_lead(unit.conn, unit.lead.id, lead_values)
-    await activity_repo.add(unit.conn, unit.activity)
+    await changes_repo.write(
+        unit.conn,
+        reminder_updates=[
+            (rid, {**values, "updated_at": unit.now}) for rid, values in unit.updates.items()
+        ],
+        lead_id=unit.lead.id,
+        lead_values=lead_values,
+        activity=unit.activity,
+        wake=unit.inserted or any("next_action_at" in values for values in unit.updates.values()),
+    )
 
 
 def _release_waiting(unit: _Unit, after: Reminder) -> None:
