@@ -15,6 +15,7 @@ from app.db.database import Database
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
+from app.services.plans_cache import PlansCache
 from app.services.users import UserCache
 from app.settings import Settings
 from app.telegram.outbox import Outbox
@@ -55,6 +56,7 @@ class Container:
     loop: DispatchLoop | None = None
     user_cache: UserCache = field(default_factory=UserCache)
     init_data: VerifiedInitData = field(default_factory=VerifiedInitData)
+    plans_cache: PlansCache = field(default_factory=PlansCache)
 
 
 async def get_container(request: Request) -> Container:

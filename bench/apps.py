@@ -8,8 +8,10 @@ endpoint itself (auth, the database reads, building and serialising the response
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Response
 
@@ -18,6 +20,9 @@ from app.main import create_app
 # A file holding the bytes of one real response (`/me`, `/plans`), captured by the benchmark.
 CONSTANT_BODY_ENV = "BENCH_CONSTANT_BODY_FILE"
 CONSTANT_PATH = "/bench/constant"
+# The same document as a Python object, returned the way a bare FastAPI endpoint returns
+# one: FastAPI encodes it (jsonable_encoder, then JSONResponse) on every request.
+DOCUMENT_PATH = "/bench/document"
 
 
 def build() -> FastAPI:
@@ -28,9 +33,15 @@ def build() -> FastAPI:
     body = Path(source).read_bytes()
     app = create_app()
 
+    document = json.loads(body)
+
     @app.get(CONSTANT_PATH, include_in_schema=False)
     async def constant() -> Response:
         return Response(content=body, media_type="application/json")
+
+    @app.get(DOCUMENT_PATH, include_in_schema=False)
+    async def bare_document() -> Any:
+        return document
 
     return app
 

@@ -58,6 +58,10 @@ users = Table(
     Column("blocked_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Bumped in the same transaction as every change to the user's leads or steps (besides
+    # the dispatcher's records, which raise reminder_count instead): the key under which a
+    # GET /plans answer may be served from cache.
+    Column("plans_version", BigInteger, nullable=False, server_default="0"),
 )
 
 lead_registry = Table(

@@ -172,6 +172,16 @@ def local_date(moment: datetime, schedule: WorkSchedule) -> date:
     return _require_aware(moment, "moment").astimezone(schedule.zone).date()
 
 
+def next_local_midnight(moment: datetime, schedule: WorkSchedule) -> datetime:
+    """The first instant after ``moment`` whose local date is a later one (aware UTC).
+
+    Where midnight itself falls in a DST gap the new day starts when the gap ends.
+    """
+    moment = _require_aware(moment, "moment")
+    tomorrow = local_date(moment, schedule) + timedelta(days=1)
+    return _to_instant(tomorrow, time(0), schedule.zone)
+
+
 def is_working_time(moment: datetime, schedule: WorkSchedule) -> bool:
     """Whether ``moment``'s local wall time is on a workday within [work_start, work_end)."""
     local = _require_aware(moment, "moment").astimezone(schedule.zone)

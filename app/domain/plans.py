@@ -126,6 +126,18 @@ def display_status(
     return StepView("due", 0)
 
 
+def display_changes_at(
+    *, status: str, due_at: datetime, plan_paused: bool, now: datetime
+) -> datetime | None:
+    """The first instant after `now` at which display_status of this step reads otherwise
+    with nothing else changed (upcoming turns due, overdue gains a day); None if never."""
+    if status in ("completed", "skipped", "cancelled") or plan_paused:
+        return None
+    if due_at > now:
+        return due_at
+    return due_at + timedelta(days=(now - due_at) // timedelta(days=1) + 1)
+
+
 def days_between(earlier: datetime, later: datetime, schedule: WorkSchedule) -> int:
     """Whole calendar days between two instants, as the user's wall calendar counts them."""
     return (local_date(later, schedule) - local_date(earlier, schedule)).days

@@ -18,6 +18,7 @@ from app.db.signals import notify_call, schedule_changed, wake_after_commit
 from app.repositories import activity as activity_repo
 from app.repositories import leads as leads_repo
 from app.repositories import reminders as reminders_repo
+from app.repositories import users as users_repo
 from app.repositories.activity import NewActivity
 
 
@@ -25,13 +26,15 @@ async def write(
     conn: AsyncConnection,
     *,
     reminder_updates: list[tuple[int, dict[str, Any]]],
+    telegram_id: int,
     lead_id: int,
     lead_values: dict[str, Any],
     activity: list[NewActivity],
     wake: bool,
 ) -> None:
     """Apply the updates, each reminder at most once, and add the activity entries; with
-    `wake`, dispatchers look again once the transaction commits."""
+    `wake`, dispatchers look again once the transaction commits. The user's plans_version
+    goes up with them, which is what tells every replica its cached GET /plans is stale."""
     if conn.dialect.name != "postgresql":
         if wake:
             await schedule_changed(conn)
@@ -39,11 +42,16 @@ async def write(
         if lead_values:
             await leads_repo.update_lead(conn, lead_id, lead_values)
         await activity_repo.add(conn, activity)
+        await users_repo.bump_plans_version(conn, telegram_id)
         return
-    ctes: list[CTE] = [
+    # No deadlock with the dispatcher, whatever order PostgreSQL runs these in: it records
+    # reminders without taking the users row (see users_repo.plans_version), and every other
+    # writer of a user's steps holds the lead's lock, taken first, as this one does.
+    ctes: list[CTE] = [users_repo.bump_plans_version_statement(telegram_id).cte("version")]
+    ctes.extend(
         reminders_repo.update_statement(reminder_id, values).cte(f"reminder_{index}")
         for index, (reminder_id, values) in enumerate(reminder_updates)
-    ]
+    )
     if lead_values:
         ctes.append(leads_repo.update_statement(lead_id, lead_values).cte("lead"))
     # The order of sibling CTEs is unspecified, and the log is read in id order; so one
@@ -55,7 +63,7 @@ async def write(
     if wake:
         wake_after_commit(conn)
         await conn.execute(select(notify_call()).add_cte(*ctes))
-    elif ctes:
+    else:
         await conn.execute(select(1).add_cte(*ctes))
     if len(activity) > 1:
         await activity_repo.add(conn, activity)

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, Update, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.tables import users
+from app.db.tables import scheduled_reminders, users
 from app.domain.users import TelegramProfile, User
 
 
@@ -91,3 +91,30 @@ async def set_blocked(
         .where(users.c.telegram_id == telegram_id)
         .values(blocked_at=blocked_at, updated_at=now)
     )
+
+
+def bump_plans_version_statement(telegram_id: int) -> Update:
+    return (
+        update(users)
+        .where(users.c.telegram_id == telegram_id)
+        .values(plans_version=users.c.plans_version + 1)
+    )
+
+
+async def bump_plans_version(conn: AsyncConnection, telegram_id: int) -> None:
+    """Call in every transaction that changes what GET /plans shows this user."""
+    await conn.execute(bump_plans_version_statement(telegram_id))
+
+
+async def plans_version(conn: AsyncConnection, telegram_id: int) -> tuple[int, int] | None:
+    """What a cached GET /plans answer is keyed on: the user's plans_version, and the sum of
+    their reminders' reminder_count (which each dispatcher record raises, so the dispatcher
+    does not take the users row beside the reminders it records)."""
+    sent = (
+        select(func.coalesce(func.sum(scheduled_reminders.c.reminder_count), 0))
+        .where(scheduled_reminders.c.telegram_id == telegram_id)
+        .scalar_subquery()
+    )
+    stmt = select(users.c.plans_version, sent).where(users.c.telegram_id == telegram_id)
+    row = (await conn.execute(stmt)).first()
+    return (int(row[0]), int(row[1])) if row is not None else None

@@ -27,10 +27,15 @@ async def list_plans(
     filter: Annotated[PlanFilter | None, Query()] = None,
     sort: Annotated[PlanSort, Query()] = "next_due",
 ) -> Response:
-    plans = await plans_service.list_plans(
-        container.db, user, container.clock.now(), filter_by=filter, sort=sort
+    body = await plans_service.plans_document(
+        container.db,
+        user,
+        container.clock.now(),
+        container.plans_cache,
+        filter_by=filter,
+        sort=sort,
     )
-    return model_response(plans)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/plans/{lead_id}", response_model=LeadDetailOut)

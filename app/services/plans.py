@@ -10,17 +10,26 @@ from datetime import datetime
 from typing import Any, Literal
 
 from app.db.database import Database
-from app.domain.calendar import WorkSchedule, local_date
-from app.domain.plans import OPEN, StepSpec, StepView, display_status, schedule_of
+from app.domain.calendar import WorkSchedule, local_date, next_local_midnight
+from app.domain.plans import (
+    OPEN,
+    StepSpec,
+    StepView,
+    display_changes_at,
+    display_status,
+    schedule_of,
+)
 from app.domain.users import User
 from app.repositories import activity as activity_repo
 from app.repositories import leads as leads_repo
 from app.repositories import reminders as reminders_repo
+from app.repositories import users as users_repo
 from app.repositories.leads import Lead
 from app.repositories.reminders import Reminder
 from app.schemas import ActivityOut, LeadDetailOut, LeadOut, PlansOut, StepOut, Summary
 from app.services import steps as steps_service
 from app.services.errors import NotFound
+from app.services.plans_cache import CachedPlans, PlansCache
 from app.services.steps import HistoryIn
 
 PlanFilter = Literal["active", "overdue", "no_plan"]
@@ -53,6 +62,8 @@ async def create_lead(
             lead, reminders = await steps_service.apply_plan(
                 conn, lead, user, specs, now, history=history
             )
+        else:
+            await users_repo.bump_plans_version(conn, user.telegram_id)
     return lead_view(lead, reminders, user, now)
 
 
@@ -65,6 +76,47 @@ async def list_plans(
     sort: PlanSort = "next_due",
 ) -> PlansOut:
     """All of a user's leads with their steps: two queries whatever the number of leads."""
+    plans, _ = await _build_plans(db, user, now, filter_by, sort)
+    return plans
+
+
+async def plans_document(
+    db: Database,
+    user: User,
+    now: datetime,
+    cache: PlansCache,
+    *,
+    filter_by: PlanFilter | None = None,
+    sort: PlanSort = "next_due",
+) -> bytes:
+    """list_plans as JSON bytes, served from `cache` while nothing it shows has changed.
+
+    The version is read before the data, so an entry is never newer than its key: a change
+    committed in between makes the next request miss, never serve a stale answer.
+    """
+    key = (user.telegram_id, filter_by, sort)
+    schedule = schedule_of(user)
+    async with db.single_read() as conn:
+        version = await users_repo.plans_version(conn, user.telegram_id)
+    if version is not None:
+        body = cache.get(key, version, schedule, now)
+        if body is not None:
+            return body
+    plans, valid_until = await _build_plans(db, user, now, filter_by, sort)
+    body = plans.model_dump_json().encode()
+    if version is not None:
+        cache.put(key, CachedPlans(version, schedule, now, valid_until, body))
+    return body
+
+
+async def _build_plans(
+    db: Database,
+    user: User,
+    now: datetime,
+    filter_by: PlanFilter | None,
+    sort: PlanSort,
+) -> tuple[PlansOut, datetime | None]:
+    """The answer, and the first instant at which time alone would change it."""
     async with db.read() as conn:
         leads = await leads_repo.list_for_user(conn, user.telegram_id)
         reminders = await reminders_repo.for_user(conn, user.telegram_id)
@@ -86,7 +138,20 @@ async def list_plans(
         views.sort(key=lambda v: (v.name.casefold(), v.id))
     else:
         views.sort(key=lambda v: (v.created_at, v.id), reverse=True)
-    return PlansOut(summary=summary, leads=views)
+    paused = {lead.id for lead in leads if lead.plan_status == "paused"}
+    changes = [
+        at
+        for r in reminders
+        if (
+            at := display_changes_at(
+                status=r.status, due_at=r.due_at, plan_paused=r.lead_id in paused, now=now
+            )
+        )
+        is not None
+    ]
+    # "Due today" in the summary follows the user's calendar day.
+    changes.append(next_local_midnight(now, schedule))
+    return PlansOut(summary=summary, leads=views), min(changes)
 
 
 async def get_plan(db: Database, user: User, lead_id: int, now: datetime) -> LeadDetailOut:

@@ -223,6 +223,7 @@ async def _reconcile_lead(
             return repairs
         await reminders_repo.update_many(conn, updates)
         await reminders_repo.insert_many(conn, inserts)
+        await users_repo.bump_plans_version(conn, telegram_id)
         after = await reminders_repo.for_lead(conn, lead_id)
         lead_values: dict[str, Any] = {}
         if plan_changed:

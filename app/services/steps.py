@@ -160,6 +160,7 @@ async def _commit(unit: _Unit) -> None:
         reminder_updates=[
             (rid, {**values, "updated_at": unit.now}) for rid, values in unit.updates.items()
         ],
+        telegram_id=unit.lead.telegram_id,
         lead_id=unit.lead.id,
         lead_values=lead_values,
         activity=unit.activity,
@@ -394,6 +395,7 @@ async def delete_lead(db: Database, user: User, lead_id: int) -> None:
     async with db.transaction() as conn:
         if not await leads_repo.delete_lead(conn, lead_id, user.telegram_id):
             raise NotFound("lead")
+        await users_repo.bump_plans_version(conn, user.telegram_id)
 
 
 # --- Plans: scheduling, rescheduling and editing share one function --------------------------

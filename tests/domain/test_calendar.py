@@ -14,6 +14,7 @@ from app.domain.calendar import (
     due_at,
     is_working_time,
     local_date,
+    next_local_midnight,
     next_working_moment,
 )
 
@@ -566,3 +567,25 @@ def test_to_instant_round_trips_or_shifts_across_gap(zone: ZoneInfo, day: date, 
         # First occurrence: an hour earlier (the fold length here) the wall clock was behind.
         earlier = (instant - timedelta(hours=1)).astimezone(zone).replace(tzinfo=None)
         assert earlier < naive
+
+
+@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@given(sched=work_schedules(), moment=moments)
+def test_next_local_midnight_is_where_the_local_date_changes(
+    sched: WorkSchedule, moment: datetime
+) -> None:
+    midnight = next_local_midnight(moment, sched)
+    assert midnight.tzinfo is UTC
+    assert midnight > moment
+    today = local_date(moment, sched)
+    assert local_date(midnight, sched) == today + timedelta(days=1)
+    assert local_date(midnight - timedelta(microseconds=1), sched) == today
+
+
+def test_next_local_midnight_inside_a_dst_gap_is_the_end_of_the_gap() -> None:
+    # Chile springs forward at midnight: on 2026-09-06 the wall clock goes 00:00 -> 01:00,
+    # so the new day begins at 01:00 local, 04:00 UTC (UTC-3 after the change).
+    chile = schedule("America/Santiago")
+    midnight = next_local_midnight(utc(2026, 9, 5, 20), chile)
+    assert midnight == utc(2026, 9, 6, 4)
+    assert local_date(midnight, chile) == date(2026, 9, 6)
