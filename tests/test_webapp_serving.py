@@ -53,6 +53,12 @@ async def test_index_is_served_without_cache(served: httpx.AsyncClient) -> None:
     assert 'id="root"' in response.text
 
 
+async def test_head_is_answered_like_get(served: httpx.AsyncClient) -> None:
+    response = await served.head("/app/")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-cache"
+
+
 async def test_app_without_slash_redirects(served: httpx.AsyncClient) -> None:
     response = await served.get("/app")
     assert response.status_code == 308

@@ -64,12 +64,12 @@ def build_router(dist: Path | None = None) -> APIRouter:
             return Response(gzipped.get(path), media_type=media_type, headers=headers)
         return FileResponse(path, headers=headers)
 
-    @router.get("/app")
+    @router.api_route("/app", methods=["GET", "HEAD"])
     async def app_without_slash() -> RedirectResponse:
         # Relative asset URLs only resolve under /app/.
         return RedirectResponse("/app/", status_code=308)
 
-    @router.get("/app/{path:path}")
+    @router.api_route("/app/{path:path}", methods=["GET", "HEAD"])
     async def webapp(request: Request, path: str) -> Response:
         index = root / "index.html"
         if not index.is_file():

@@ -55,7 +55,7 @@ export function Dashboard() {
     <Page title="Your plans" actions={actions}>
       {me.data?.reminders_paused && (
         <p className="mb-3 rounded-2xl bg-slate-200 p-3 text-sm text-slate-800 dark:bg-slate-700 dark:text-slate-100">
-          ⏸ Reminders are paused. <Link to="/settings" className="underline">Resume in settings</Link>
+          ‖ Reminders are paused. <Link to="/settings" className="underline">Resume in settings</Link>
         </p>
       )}
       {banner && (

@@ -72,7 +72,7 @@ export function LeadPage() {
               }}
               className="rounded-xl bg-bg2 px-3 py-1.5 text-sm text-link"
             >
-              {paused ? '▶ Resume plan' : '⏸ Pause plan'}
+              {paused ? '▶ Resume plan' : '‖ Pause plan'}
             </button>
           )}
           <Link to={`/leads/${lead.id}/edit`} data-testid="edit-plan" className="rounded-xl bg-bg2 px-3 py-1.5 text-sm text-link">

@@ -64,14 +64,16 @@ export function StepItem({ step, last, planPaused, now, timeZone, onAction }: Pr
                 <time dateTime={step.due_at} data-testid="step-due">
                   {formatDateTime(step.due_at, timeZone)}
                 </time>
-                {canAct && !planPaused && ` (${relativeDue(step.due_at, now, timeZone)})`}
+                {canAct && !planPaused && step.waiting_for_step === null && ` (${relativeDue(step.due_at, now, timeZone)})`}
+                {canAct && !planPaused && step.waiting_for_step !== null && ` (waits for an earlier step)`}
               </>
             )}
             {step.completed_at && !isOpen(step) && ` · closed ${formatDateTime(step.completed_at, timeZone)}`}
           </div>
         </button>
         {open && reminderId !== null && <DraftPanel reminderId={reminderId} />}
-        {canAct && reminderId !== null && (
+        {/* A step waiting for an earlier one keeps its buttons folded away until opened. */}
+        {canAct && reminderId !== null && (step.waiting_for_step === null || open) && (
           <div className="mt-2 flex flex-wrap gap-2">
             <ActionButton primary onClick={() => onAction(reminderId, { kind: 'complete' })} testId="action-done">
               ✓ Done

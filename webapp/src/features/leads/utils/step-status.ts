@@ -74,7 +74,7 @@ export function statusLabel(
     case 'skipped':
       return { text: 'Skipped', tone: 'gray', icon: '⤼' };
     case 'paused':
-      return { text: 'Paused', tone: 'slate', icon: '⏸' };
+      return { text: 'Paused', tone: 'slate', icon: '‖' };
     case 'due':
       return { text: 'Due now', tone: 'blue', icon: '●' };
     case 'overdue':

@@ -149,7 +149,7 @@ function SettingsForm({ me }: { me: Me }) {
               )
             }
           >
-            {me.reminders_paused || pausedUntil ? '▶ Resume reminders' : '⏸ Pause all reminders'}
+            {me.reminders_paused || pausedUntil ? '▶ Resume reminders' : '‖ Pause all reminders'}
           </button>
           <div className="flex items-end gap-2">
             <label className="flex-1">
