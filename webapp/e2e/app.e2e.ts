@@ -247,6 +247,29 @@ describe('themes and sign-in', () => {
   });
 });
 
+describe('local mode', () => {
+  let local: Backend;
+  beforeAll(async () => {
+    local = await startBackend([], { localMode: true });
+  });
+  afterAll(async () => {
+    await local?.stop();
+  });
+
+  it('opens in a plain browser as the demo user', async () => {
+    watched = await openPage(browser);
+    await watched.page.goto(`${local.url}/app/`);
+    await watched.page.locator('[data-testid=lead-card]').first().waitFor();
+    expect((await cardNames(watched.page)).sort()).toEqual(['Ana Lima', 'Bruno Costa', 'Chen Wei']);
+    // Not inside Telegram: nothing was posted to a Telegram client.
+    expect(await watched.telegramEvents()).toEqual([]);
+    await watched.page.locator('[data-testid=lead-card]', { hasText: 'Ana Lima' }).click();
+    await watched.page.getByTestId('timeline').waitFor();
+    await watched.page.getByRole('link', { name: 'Back to all leads' }).click();
+    await watched.page.getByTestId('lead-list').waitFor();
+  });
+});
+
 describe('targets', () => {
   it('ships little JavaScript and shows the dashboard with data quickly', async () => {
     const loads = 7;

@@ -40,15 +40,16 @@ export interface Backend {
   log: () => string;
 }
 
-export async function startBackend(userIds: number[]): Promise<Backend> {
+/** With `localMode`, no bot token: the demo user and /dev/init-data, as `make run` serves. */
+export async function startBackend(userIds: number[], { localMode = false } = {}): Promise<Backend> {
   if (!existsSync(join(DIST, 'index.html'))) {
     throw new Error(`no webapp build in ${DIST}: run "npm run build" first`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'eplan-e2e-'));
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: `sqlite+aiosqlite:///${join(dir, 'e2e.db')}`,
-    TELEGRAM_BOT_TOKEN: TEST_BOT_TOKEN,
+    TELEGRAM_BOT_TOKEN: localMode ? '' : TEST_BOT_TOKEN,
     // Nothing listens there: the suite must never talk to the real Telegram.
     TELEGRAM_API_BASE: 'http://127.0.0.1:9',
     SCHEDULER_ENABLED: 'false',
@@ -63,7 +64,10 @@ export async function startBackend(userIds: number[]): Promise<Backend> {
     return result.stdout;
   };
   run(['-m', 'app', 'migrate']);
-  const seeded = JSON.parse(run(['-m', 'tests.support.e2e_seed', ...userIds.map(String)])) as { users: SeededUser[] };
+  if (localMode) run(['-m', 'app', 'seed-demo']);
+  const seeded = userIds.length
+    ? (JSON.parse(run(['-m', 'tests.support.e2e_seed', ...userIds.map(String)])) as { users: SeededUser[] })
+    : { users: [] };
 
   const port = await freePort();
   let output = '';
