@@ -55,7 +55,9 @@ export function StepItem({ step, last, planPaused, now, timeZone, onAction }: Pr
             <StatusBadge label={label} />
             <span className="text-xs text-hint">{step.channel}</span>
           </div>
-          <div className="mt-1 font-medium">{step.description}</div>
+          <div className="mt-1 font-medium" data-testid="step-title">
+            {step.description}
+          </div>
           <div className="mt-1 text-xs text-hint" data-testid="step-when">
             {step.timing ?? `day ${step.delay_days}`}
             {step.due_at && (
