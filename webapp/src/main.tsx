@@ -7,14 +7,16 @@ import './styles.css';
 
 // Read the launch (and its raw initData) before the router mounts and rewrites the hash.
 const launch = readLaunch();
-if (launch.initData !== null) {
+const here = `${window.location.pathname}${window.location.search}`;
+if (launch.params !== null) {
+  // The SDK reads the launch parameters from the hash in Telegram's plain form, which a
+  // link to a page ("#/leads/5?tgWebAppData=...") or a reload does not have.
+  history.replaceState(null, '', `${here}#${launch.params.toString()}`);
   startTelegram();
+  // The router starts at the page asked for, not at "#tgWebAppData=...".
+  history.replaceState(null, '', `${here}#${launch.route}`);
 } else {
   followSystemTheme();
-}
-// The router starts at the page asked for, not at "#tgWebAppData=...".
-if (window.location.hash.includes('tgWebAppData=')) {
-  history.replaceState(null, '', `${window.location.pathname}${window.location.search}#${launch.route}`);
 }
 
 const root = document.getElementById('root');

@@ -81,6 +81,7 @@ export async function openPage(browser: Browser, expected: Expected[] = []): Pro
     timezoneId: 'UTC',
     locale: 'en-GB',
   });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   // What Telegram's mobile clients inject: the bridge the SDK posts its events through.
   await context.addInitScript(() => {
     const w = window as unknown as { __tg: unknown[]; TelegramWebviewProxy: unknown };

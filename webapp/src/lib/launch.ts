@@ -16,9 +16,10 @@ const STORAGE_KEY = 'eplan.launch';
 export function launchFromHash(hash: string): Launch {
   let query = hash.startsWith('#') ? hash.slice(1) : hash;
   let route = '/';
-  // A link to a page ("#/leads/5") gets Telegram's parameters after a "?".
+  // A link to a page ("#/leads/5") gets Telegram's parameters after a "?" (or an "&").
   if (query.startsWith('/')) {
-    const mark = query.indexOf('?');
+    const marks = [query.indexOf('?'), query.indexOf('&')].filter((i) => i !== -1);
+    const mark = marks.length ? Math.min(...marks) : -1;
     route = mark === -1 ? query : query.slice(0, mark);
     query = mark === -1 ? '' : query.slice(mark + 1);
   }
