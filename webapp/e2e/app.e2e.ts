@@ -122,10 +122,10 @@ describe('lead page', () => {
     await first.getByTestId('step-toggle').click();
     await expect.poll(() => first.getByTestId('draft').textContent()).toContain('Hi Ana, draft number 1.');
     expect(await first.getByTestId('draft').textContent()).toContain('from the plan');
+    await page.screenshot({ path: join(SCREENSHOTS, 'lead-light.png'), fullPage: true });
     await first.getByTestId('copy-draft').click();
     await page.getByTestId('toast').filter({ hasText: 'Draft copied' }).waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('Hi Ana, draft number 1.');
-    await page.screenshot({ path: join(SCREENSHOTS, 'lead-light.png'), fullPage: true });
 
     await first.getByTestId('action-done').click();
     await expect.poll(() => first.getByTestId('status-badge').textContent()).toBe('✓Done');

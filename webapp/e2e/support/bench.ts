@@ -65,7 +65,12 @@ export function recordBench({
     machine: machine(),
     code: {
       commit: git('rev-parse --short HEAD').trim(),
-      uncommitted_changes: git('status --porcelain --untracked-files=no').split('\n').filter(Boolean).map((l) => l.slice(3)),
+      // The screenshots are this run's own output, not a change to the code measured.
+      uncommitted_changes: git('status --porcelain --untracked-files=no')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.slice(3))
+        .filter((path) => !path.startsWith('docs/screenshots/')),
     },
   };
   const results = [
