@@ -9,6 +9,14 @@ ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/srv/.venv
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 
+# --- The Mini App, built from its committed lock (served by the app at /app/) -------------
+FROM node:20-slim AS webapp
+WORKDIR /web
+COPY webapp/package.json webapp/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY webapp ./
+RUN npm run build
+
 # --- Runtime: slim, non-root ---------------------------------------------------------------
 FROM python:3.11-slim AS runtime
 RUN useradd --create-home --uid 10001 app
@@ -17,6 +25,7 @@ COPY --from=deps /srv/.venv /srv/.venv
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY app ./app
+COPY --from=webapp /web/dist ./webapp/dist
 ENV PATH=/srv/.venv/bin:$PATH PYTHONUNBUFFERED=1 PORT=8000 \
     DATABASE_URL=sqlite+aiosqlite:////srv/data/app.db
 RUN mkdir -p /srv/data && chown app:app /srv/data

@@ -8,27 +8,51 @@ PORT ?= 8000
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv
 
-.PHONY: help run test lint format migrate bench env
+.PHONY: help run test test-webapp webapp webapp-deps lint format migrate bench bench-webapp env
 
 help:
 	@echo "make run      serve on http://$(HOST):$(PORT) (SQLite, local mode without a token)"
-	@echo "make test     every test, on SQLite and PostgreSQL"
+	@echo "make test     every test: pytest on SQLite and PostgreSQL, then the Mini App's"
+	@echo "make webapp   build the Mini App (webapp/dist, served at /app/)"
 	@echo "make lint     ruff + mypy --strict"
 	@echo "make migrate  apply pending migrations to DATABASE_URL"
 	@echo "make bench    run the benchmarks and record results"
+	@echo "make bench-webapp  the browser suite, recording the Mini App's figures"
 
 env:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv \
 		|| python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
 
-run: env
+# The Mini App's dependencies, installed again only when the lock changes.
+webapp/node_modules/.package-lock.json: webapp/package-lock.json
+	cd webapp && npm ci --no-audit --no-fund
+
+webapp-deps: webapp/node_modules/.package-lock.json
+
+# `make run` still serves the API without Node.js; /app/ then says how to build the app.
+webapp:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory webapp-deps && cd webapp && npm run build \
+		|| echo "make: the Mini App build failed; the API still runs, /app/ says it is missing"; \
+	else \
+		echo "make: npm not found, so the Mini App is not built (install Node.js 20+ for /app/)"; \
+	fi
+
+run: env webapp
 	$(UV) run python -m app migrate
 	$(UV) run python -m app seed-demo
 	$(UV) run uvicorn app.main:app --host $(HOST) --port $(PORT)
 
 test: env
 	$(UV) run pytest
+	$(MAKE) --no-print-directory test-webapp
+
+# Lint, types, Vitest for the pure parts, the build, then real Chromium against the backend.
+test-webapp: env webapp-deps
+	@test -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" || { \
+		echo "make: no Chromium at $${CHROMIUM_PATH:-/usr/bin/chromium}: apt-get install -y chromium"; exit 1; }
+	cd webapp && npm run lint && npm run typecheck && npm test && npm run build && npm run test:e2e
 
 lint: env
 	$(UV) run ruff check .
@@ -44,3 +68,7 @@ migrate: env
 
 bench: env
 	$(UV) run python -m bench
+
+bench-webapp: env webapp-deps
+	cd webapp && npm run build && E2E_RECORD_BENCH=1 npm run test:e2e
+	$(UV) run python -m bench.report

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from aiogram import Bot
 from aiogram import Dispatcher as BotDispatcher
@@ -20,7 +21,7 @@ from app.clock import Clock, SystemClock
 from app.container import Container
 from app.db.database import Database
 from app.logs import configure_logging
-from app.routers import dev, health, internal, leads, me, plans, reminders, telegram
+from app.routers import dev, health, internal, leads, me, plans, reminders, telegram, webapp
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
@@ -88,6 +89,9 @@ def create_app(
     app.include_router(reminders.router)
     app.include_router(internal.router)
     app.include_router(telegram.router)
+    app.include_router(
+        webapp.build_router(Path(settings.webapp_dist) if settings.webapp_dist else None)
+    )
     if settings.local_mode:
         # Only without a token: none of /dev/* exists once a real bot is configured.
         app.include_router(dev.router)

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=20.0, gt=0, le=600)
     auto_migrate: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The Mini App's build (`npm run build` in webapp/); unset = webapp/dist beside app/.
+    webapp_dist: str | None = None
 
     @field_validator(
         "telegram_bot_token",
