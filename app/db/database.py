@@ -73,6 +73,19 @@ class Database:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
 
+    @asynccontextmanager
+    async def single_write(self) -> AsyncIterator[AsyncConnection]:
+        """For exactly one statement that writes: on PostgreSQL in autocommit (the statement
+        is atomic on its own, and commits as it returns), one round trip instead of three;
+        on SQLite a transaction as usual."""
+        if not self.is_postgres:
+            async with self.transaction() as conn:
+                yield conn
+            return
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+
     async def ping(self) -> None:
         async with self.read() as conn:
             await conn.execute(text("SELECT 1"))

@@ -51,9 +51,10 @@ async def webhook(
         log.warning("webhook body is not an update: %s", type(exc).__name__)
         return Response(status_code=200)
     now = container.clock.now()
-    async with container.db.transaction() as conn:
+    async with container.db.single_write() as conn:
         first_time = await processed_updates.remember(conn, update.update_id, now)
-        if update.update_id % 1000 == 0:
+    if update.update_id % 1000 == 0:
+        async with container.db.single_write() as conn:
             await processed_updates.forget_before(conn, now - REMEMBER_UPDATES_FOR)
     if not first_time:
         log.info("update %s already processed; ignored", update.update_id)
