@@ -28,6 +28,7 @@ from app.scheduler.tick import Dispatcher
 from app.services.users import UserCache
 from app.settings import Settings, SettingsError, load_settings
 from app.telegram.outbox import Outbox, OutboxSession
+from app.telegram.response_models import hold_response_models
 from app.telegram.sender import BotTransport, Sender
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
             settings.telegram_bot_token.get_secret_value(),
             session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base)),
         )
+    hold_response_models(bot)
     transport = BotTransport(bot)
     sender = Sender(
         transport,

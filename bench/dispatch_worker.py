@@ -56,6 +56,7 @@ from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import BATCH_SIZE, LEASE, SEND_CONCURRENCY, Dispatcher
 from app.services import steps as steps_service
 from app.services.steps import Delivery
+from app.telegram.response_models import hold_response_models
 from app.telegram.sender import BotTransport, Outgoing, Sender
 
 PREFIX = "@@ "
@@ -92,8 +93,8 @@ class Timestamped:
 class Worker:
     def __init__(self, args: argparse.Namespace) -> None:
         self.db = Database.from_url(make_url(args.database_url))
-        self.bot = Bot(
-            args.token, session=AiohttpSession(api=TelegramAPIServer.from_base(args.api_base))
+        self.bot = hold_response_models(
+            Bot(args.token, session=AiohttpSession(api=TelegramAPIServer.from_base(args.api_base)))
         )
         self.metrics = DispatchMetrics()
         self.clock = SystemClock()

@@ -89,11 +89,16 @@ class Round:
     load: Load
     issued: int
     acted: int
+    cpu_seconds: float
+    """CPU the server process used during the round (user + system)."""
 
     def __str__(self) -> str:
         p99 = self.load.latency_p99_ms
         p99_words = f", p99 {p99:.1f} ms" if p99 is not None else ""
-        return f"{self.load}{p99_words}, {self.acted} acted on of {self.issued} issued"
+        cpu = (
+            f", {1000 * self.cpu_seconds / self.acted:.2f} ms server CPU each" if self.acted else ""
+        )
+        return f"{self.load}{p99_words}, {self.acted} acted on of {self.issued} issued{cpu}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -428,6 +433,7 @@ async def measure(
         async def presses(seconds: float) -> Round:
             nonlocal consumed, last
             fresh = pool[consumed:]
+            cpu_before = server.cpu_seconds()
             load, issued = await wrk(
                 server.port, secret, fresh, cycle=False, seconds=seconds, tmp=tmp
             )
@@ -437,6 +443,7 @@ async def measure(
                 raise harness.BenchError(f"wrk completed {load.requests}, issued {issued}")
             sent, consumed = fresh[:issued], consumed + issued
             acted = await settle(fake, len(pressed) + load.requests, len(pressed) + issued)
+            cpu = server.cpu_seconds() - cpu_before
             answered = {
                 call.params.get("callback_query_id")
                 for call in fake.calls_to("answerCallbackQuery")[len(pressed) :]
@@ -450,9 +457,10 @@ async def measure(
                 raise harness.BenchError(
                     f"{done} reminders completed after {len(pressed)} presses acted on"
                 )
-            return Round(load, issued, len(last))
+            return Round(load, issued, len(last), cpu)
 
         async def replays() -> Round:
+            cpu_before = server.cpu_seconds()
             load, issued = await wrk(
                 server.port, secret, last, cycle=True, seconds=ROUND_SECONDS, tmp=tmp
             )
@@ -461,7 +469,7 @@ async def measure(
             done = await completed(db)
             if done != len(pressed):
                 raise harness.BenchError(f"replays changed reminders: {done} != {len(pressed)}")
-            return Round(load, issued, 0)
+            return Round(load, issued, 0, server.cpu_seconds() - cpu_before)
 
         async def subject() -> Round:
             return await presses(ROUND_SECONDS)
@@ -496,6 +504,9 @@ async def measure(
         "replay_rps": [round(b.load.requests_per_second, 1) for b in baselines],
         "replay_latency_p50_ms": [b.load.latency_p50_ms for b in baselines],
         "replay_latency_p99_ms": base_p99s,
+        "server_cpu_ms_per_press": [
+            round(1000 * s.cpu_seconds / max(s.acted, 1), 3) for s in subjects
+        ],
         "verified": (
             "after every round: completed reminders == presses issued, one answerCallbackQuery "
             "'✅ Done' and one successful editMessageText per press at the fake; replays "

@@ -52,6 +52,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 from aiohttp.web_request import FileField
 
+from app.telegram.response_models import hold_response_models
+
 __all__ = [
     "DEFAULT_TOKEN",
     "Call",
@@ -932,7 +934,7 @@ def make_bot(
     Close it (`async with make_bot(fake) as bot:` or `await bot.session.close()`).
     """
     session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url), timeout=timeout)
-    return Bot(token or fake.token, session=session, default=default)
+    return hold_response_models(Bot(token or fake.token, session=session, default=default))
 
 
 def message_update(
