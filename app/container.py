@@ -12,9 +12,12 @@ from fastapi import Request
 
 from app.clock import Clock
 from app.db.database import Database
+from app.llm.writer import Writer
+from app.scheduler.drafts import DraftPrefetchLoop
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
+from app.services.drafts import DraftService
 from app.services.users import UserCache
 from app.settings import Settings
 from app.telegram.outbox import Outbox
@@ -49,10 +52,13 @@ class Container:
     db: Database
     metrics: DispatchMetrics
     dispatcher: Dispatcher
+    writer: Writer
+    drafts: DraftService
     outbox: Outbox | None = None
     bot: Bot | None = None
     bot_dispatcher: BotDispatcher | None = None
     loop: DispatchLoop | None = None
+    prefetch: DraftPrefetchLoop | None = None
     user_cache: UserCache = field(default_factory=UserCache)
     init_data: VerifiedInitData = field(default_factory=VerifiedInitData)
 

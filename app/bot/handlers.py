@@ -90,7 +90,7 @@ async def on_reminder_button(
             await query.answer(f"Snoozed until {until}")
             await _settle(query, f"💤 Snoozed until {until}")
         elif action == "draft":
-            text, _at, _source = await plans_service.stored_draft(container.db, user, reminder_id)
+            text = (await container.drafts.for_user(user, reminder_id)).text
             await query.answer("Draft below" if text else "No draft for this step yet.")
             if text and query.message is not None and query.bot is not None:
                 # Plain text, its own message: easy to long-press and copy.
