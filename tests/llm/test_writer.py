@@ -203,7 +203,7 @@ async def test_a_plan_of_three_steps_is_a_schema_violation(fake: FakeOpenAI) -> 
     plan = await writer.plan(ANA)
     await writer.close()
     assert plan.source == "template"
-    assert [s.channel for s in plan.steps][0] == "linkedin"  # the lead's preferred channel
+    assert plan.steps[0].channel == "linkedin"  # the lead's preferred channel
 
 
 async def test_concurrent_generations_are_limited(fake: FakeOpenAI) -> None:
