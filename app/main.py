@@ -79,6 +79,7 @@ def create_app(
         finally:
             if container is not None:
                 await stop_bot(container, polling)
+                await container.background.close()
                 if container.prefetch is not None:
                     await container.prefetch.stop()
                 if container.loop is not None:

@@ -310,6 +310,19 @@ async def on_lead(message: Message, command: CommandObject, container: Container
     if fields is None:
         await message.answer(LEAD_USAGE, parse_mode=None)
         return
+    if not container.writer.has_model:
+        await _write_lead(message, container, user, fields)
+        return
+    # A model may take up to LLM_TIMEOUT: the webhook answers Telegram now, the plan follows.
+    await message.answer(f"✍️ Writing a plan for {fields['name']}…", parse_mode=None)
+    container.background.spawn(
+        _write_lead(message, container, user, fields), name=f"lead-plan-{user.telegram_id}"
+    )
+
+
+async def _write_lead(
+    message: Message, container: Container, user: User, fields: dict[str, str | None]
+) -> None:
     lead, source = await plans_service.create_generated_lead(
         container.db,
         container.writer,

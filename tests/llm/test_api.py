@@ -13,6 +13,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from app.clock import ManualClock
+from app.container import Container
 from app.db.database import Database
 from app.main import create_app
 from tests.api.plan_helpers import OWNER, STRANGER, Auth, create_lead, get_plan, reminder_ids
@@ -46,6 +47,7 @@ async def app_with(
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            http.app_state = app.state  # type: ignore[attr-defined]
             yield http
 
 
@@ -180,9 +182,12 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 
 
 async def send(http: httpx.AsyncClient, chat: int, text: str) -> None:
+    """An update through the webhook, and whatever it started in the background."""
     update = message_update(chat, text, update_id=next(_updates))
     response = await http.post("/telegram/webhook", json=update)
     assert response.status_code == 200
+    container: Container = http.app_state.container  # type: ignore[attr-defined]
+    await container.background.wait()
 
 
 @pytest.mark.parametrize("public", [True, False])
@@ -214,7 +219,8 @@ async def test_lead_command_creates_a_lead_with_a_plan(
         "met at SaaStr, evaluating CRMs",
     )
     assert len(lead["steps"]) == 5
-    answer = telegram.sent_messages(OWNER)[-1].params
+    working, answer = (call.params for call in telegram.sent_messages(OWNER)[-2:])
+    assert working["text"] == "✍️ Writing a plan for Ana Silva…"
     assert answer["text"].startswith("🗂 New lead: Ana Silva · Acme\nPlan of 5 steps (written by")
     assert "1. Day 0 · LinkedIn — Connect" in answer["text"]
     if public:
