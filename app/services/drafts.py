@@ -160,6 +160,10 @@ class DraftService:
     async def prefetch(self) -> int:
         """Schedule regeneration of stale drafts of steps acting within the next hour.
         Returns how many were scheduled; never waits for a generation."""
+        if len(self._running) >= self.max_prefetching:
+            # Nothing could be scheduled: with a slow model this keeps the scans from
+            # costing the database (and the dispatcher beside them) anything at all.
+            return 0
         now = self.clock.now()
         async with self.db.read() as conn:
             candidates = await reminders_repo.open_acting_before(
