@@ -45,6 +45,12 @@ OUTCOME = {
     "skip": "⏭ Skipped",
 }
 TODAY_LIMIT = 10
+DRAFT_SOURCE = {
+    "llm": "written by AI",
+    "template": "from a template",
+    "plan": "from the plan",
+    "none": "none",
+}
 LEAD_USAGE = (
     "Usage: /lead Name, Company — context\n"
     "e.g. /lead Ana Silva, Acme — met at SaaStr, evaluating CRMs for Q3"
@@ -98,8 +104,14 @@ async def on_reminder_button(
             await query.answer(f"Snoozed until {until}")
             await _settle(query, f"💤 Snoozed until {until}")
         elif action == "draft":
-            text = (await container.drafts.for_user(user, reminder_id)).text
-            await query.answer("Draft below" if text else "No draft for this step yet.")
+            view = await container.drafts.for_user(user, reminder_id)
+            text = view.text
+            # The toast says who wrote it; the draft itself stays clean to copy.
+            await query.answer(
+                f"Draft below ({DRAFT_SOURCE[view.source]})"
+                if text
+                else "No draft for this step yet."
+            )
             if text and query.message is not None and query.bot is not None:
                 # Plain text, its own message: easy to long-press and copy.
                 await query.bot.send_message(query.from_user.id, text[:4096], parse_mode=None)

@@ -17,9 +17,10 @@ from app.container import Container
 from app.db.database import Database
 from app.main import create_app
 from tests.api.plan_helpers import OWNER, STRANGER, Auth, create_lead, get_plan, reminder_ids
+from tests.scheduler.support import make_lead, make_user
 from tests.support import initdata
 from tests.support.fake_openai import FakeOpenAI, Reply
-from tests.support.fake_telegram import FakeTelegram, message_update
+from tests.support.fake_telegram import FakeTelegram, callback_query_update, message_update
 
 PLAN = {
     "steps": [
@@ -247,3 +248,45 @@ async def test_lead_command_without_a_model_or_arguments(
     (lead,) = plans["leads"]
     assert (lead["name"], lead["company"], len(lead["steps"])) == ("Bo", None, 6)
     assert "from the built-in templates" in telegram.sent_messages(OWNER)[-1].params["text"]
+
+
+async def test_view_draft_regenerates_after_a_note(
+    make_settings: Callable[..., Any],
+    clock: ManualClock,
+    db: Database,
+    telegram: FakeTelegram,
+    fake: FakeOpenAI,
+) -> None:
+    overrides = {
+        "telegram_bot_token": telegram.token,
+        "telegram_api_base": telegram.base_url,
+        "internal_token": "tick",
+        "llm_base_url": fake.base_url,
+        "llm_model": "m",
+    }
+    async with app_with(make_settings, clock, db, **overrides) as http:
+        user = await make_user(db, clock, OWNER)
+        lead = await make_lead(db, clock, user, [0], name="Ana")
+        tick = await http.post("/internal/tick", headers={"Authorization": "Bearer tick"})
+        assert tick.json()["sent"] == 1
+        reminder_message = telegram.sent_messages(OWNER)[-1].result
+        clock.advance(60)
+        reply = message_update(OWNER, "She is moving to Berlin", update_id=next(_updates))
+        reply["message"]["reply_to_message"] = reminder_message
+        assert (await http.post("/telegram/webhook", json=reply)).status_code == 200
+        clock.advance(60)
+        fake.script(Reply.content_of({"subject": "Berlin", "text": "Congrats on Berlin!"}))
+        rid = lead.steps[0].reminder_id
+        press = callback_query_update(
+            OWNER,
+            f"eplan:draft:{rid}",
+            message_id=reminder_message["message_id"],
+            update_id=next(_updates),
+        )
+        assert (await http.post("/telegram/webhook", json=press)).status_code == 200
+    toast = telegram.calls_to("answerCallbackQuery")[-1].params
+    assert toast["text"] == "Draft below (written by AI)"
+    assert telegram.sent_messages(OWNER)[-1].params["text"] == (
+        "Subject: Berlin\n\nCongrats on Berlin!"
+    )
+    assert "She is moving to Berlin" in fake.requests[0].messages[1]["content"]
