@@ -153,8 +153,6 @@ class DraftService:
         except TimeoutError:
             log.info("draft of reminder %s not ready in time; cached text shown", reminder_id)
             return view
-        except Exception:
-            return view  # logged by the task
         return fresh or view
 
     async def prefetch(self) -> int:
@@ -202,8 +200,9 @@ class DraftService:
         except asyncio.CancelledError:
             raise
         except Exception:
+            # Nobody may be waiting (a prefetch): log it here; the cached text stays.
             log.exception("draft generation for reminder %s failed", reminder_id)
-            raise
+            return None
 
     async def _generate(self, reminder_id: int) -> DraftView | None:
         # The draft is as fresh as the facts it was written from: news that arrives while
