@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,13 +15,18 @@ from fastapi import Request
 
 from app.clock import Clock
 from app.db.database import Database
+from app.llm.writer import Writer
+from app.scheduler.drafts import DraftPrefetchLoop
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
+from app.services.drafts import DraftService
 from app.services.plans_cache import PlansCache
 from app.services.users import UserCache
 from app.settings import Settings
 from app.telegram.outbox import Outbox
+
+log = logging.getLogger(__name__)
 
 
 class VerifiedInitData:
@@ -43,6 +51,34 @@ class VerifiedInitData:
             self._entries.popitem(last=False)
 
 
+class Background:
+    """Work a handler starts but does not wait for (e.g. a plan the model is writing), so a
+    webhook answers Telegram at once. Failures are logged; shutdown cancels what is left."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background %s failed", task.get_name(), exc_info=task.exception())
+
+    async def wait(self) -> None:
+        """Until everything started so far has finished (tests, graceful shutdown)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
 @dataclass(slots=True)
 class Container:
     settings: Settings
@@ -50,13 +86,17 @@ class Container:
     db: Database
     metrics: DispatchMetrics
     dispatcher: Dispatcher
+    writer: Writer
+    drafts: DraftService
     outbox: Outbox | None = None
     bot: Bot | None = None
     bot_dispatcher: BotDispatcher | None = None
     loop: DispatchLoop | None = None
+    prefetch: DraftPrefetchLoop | None = None
     user_cache: UserCache = field(default_factory=UserCache)
     init_data: VerifiedInitData = field(default_factory=VerifiedInitData)
     plans_cache: PlansCache = field(default_factory=PlansCache)
+    background: Background = field(default_factory=Background)
 
 
 async def get_container(request: Request) -> Container:

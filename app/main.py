@@ -20,11 +20,15 @@ from app.bot.lifecycle import start_bot, stop_bot
 from app.clock import Clock, SystemClock
 from app.container import Container
 from app.db.database import Database
+from app.llm.client import LLMClient
+from app.llm.writer import Writer
 from app.logs import configure_logging
 from app.routers import dev, health, internal, leads, me, plans, reminders, telegram, webapp
+from app.scheduler.drafts import DraftPrefetchLoop
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
+from app.services.drafts import DraftService
 from app.services.users import UserCache
 from app.settings import Settings, SettingsError, load_settings
 from app.telegram.outbox import Outbox, OutboxSession
@@ -60,6 +64,8 @@ def create_app(
             app.state.container = container
             if container.loop is not None:
                 container.loop.start()
+            if container.prefetch is not None:
+                container.prefetch.start()
             polling = await start_bot(container)
             log.info(
                 "started: database=%s mode=%s scheduler=%s",
@@ -67,12 +73,21 @@ def create_app(
                 "local" if settings.local_mode else "telegram",
                 "on" if container.loop is not None else "off",
             )
+            log.info(
+                "writer: %s",
+                f"model {settings.llm_model}" if settings.llm_configured else "offline templates",
+            )
             yield
         finally:
             if container is not None:
                 await stop_bot(container, polling)
+                await container.background.close()
+                if container.prefetch is not None:
+                    await container.prefetch.stop()
                 if container.loop is not None:
                     await container.loop.stop()
+                await container.drafts.close()
+                await container.writer.close()
                 if container.bot is not None:
                     await container.bot.session.close()
             if database is None:
@@ -146,12 +161,17 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
         if settings.scheduler_enabled
         else None
     )
+    writer = build_writer(settings, clock)
+    drafts = DraftService(db, clock, writer, wait=settings.llm_timeout)
     container = Container(
         settings=settings,
         clock=clock,
         db=db,
         metrics=metrics,
         dispatcher=dispatcher,
+        writer=writer,
+        drafts=drafts,
+        prefetch=DraftPrefetchLoop(drafts) if settings.scheduler_enabled else None,
         outbox=outbox,
         bot=bot,
         loop=loop,
@@ -162,6 +182,22 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
     bot_dispatcher["container"] = container
     container.bot_dispatcher = bot_dispatcher
     return container
+
+
+def build_writer(settings: Settings, clock: Clock) -> Writer:
+    """The model when LLM_BASE_URL and LLM_MODEL are set; the offline writer regardless."""
+    if settings.llm_base_url is None or settings.llm_model is None:
+        return Writer(None)
+    return Writer(
+        LLMClient(
+            base_url=settings.llm_base_url,
+            model=settings.llm_model,
+            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+            timeout=settings.llm_timeout,
+            max_concurrency=settings.llm_max_concurrency,
+            clock=clock,
+        )
+    )
 
 
 def _default_app() -> FastAPI:

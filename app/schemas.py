@@ -56,6 +56,15 @@ class LeadIn(BaseModel):
     generate_plan: StrictBool = False
 
 
+MAX_NOTE = 2000
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=MAX_NOTE)
+
+
 class SnoozeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -99,6 +108,14 @@ class LeadOut(BaseModel):
     next_step_id: int | None
     overdue_steps: int
     steps: list[StepOut]
+
+
+class LeadCreatedOut(LeadOut):
+    plan_source: Literal["llm", "template"] | None = Field(
+        default=None,
+        description="With generate_plan: who wrote the plan, the configured model (llm) or "
+        "the offline writer (template)",
+    )
 
 
 class Summary(BaseModel):

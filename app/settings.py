@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_model: str | None = None
     llm_timeout: float = Field(default=20.0, gt=0, le=600)
+    llm_max_concurrency: int = Field(default=4, ge=1, le=100)
     auto_migrate: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The Mini App's build (`npm run build` in webapp/); unset = webapp/dist beside app/.

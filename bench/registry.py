@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bench import dispatch, me_throughput, plans_read, startup, transitions, webhook_press
+from bench import (
+    dispatch,
+    llm_drafts,
+    me_throughput,
+    plans_read,
+    startup,
+    transitions,
+    webhook_press,
+)
 from bench.harness import Result
 
 Benchmark = Callable[[str], Awaitable[list[Result]]]
@@ -17,4 +25,5 @@ BENCHMARKS: dict[str, Benchmark] = {
     transitions.NAME: transitions.run,
     dispatch.NAME: dispatch.run,
     webhook_press.NAME: webhook_press.run,
+    llm_drafts.NAME: llm_drafts.run,
 }

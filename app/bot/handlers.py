@@ -6,6 +6,7 @@ Every step change goes through app.services.steps, exactly like a tap in the Min
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from app.bot import render
 from app.bot.callbacks import ReminderAction
 from app.container import Container
 from app.domain.users import TelegramProfile, User
+from app.schemas import MAX_CONTEXT, MAX_NAME, LeadOut
 from app.services import notes as notes_service
 from app.services import plans as plans_service
 from app.services import steps as steps_service
@@ -32,6 +34,7 @@ NOT_YOURS = "This reminder isn't available to you (it may have been deleted)."
 HELP = (
     "I remind you of the steps of your outreach plans when they are due.\n\n"
     "/today — steps due now and overdue\n"
+    "/lead Name, Company — context — add a lead with a written outreach plan\n"
     "/pause [days] — pause all reminders (for a number of days)\n"
     "/resume — resume reminders\n"
     "/help — this message\n\n"
@@ -42,6 +45,17 @@ OUTCOME = {
     "skip": "⏭ Skipped",
 }
 TODAY_LIMIT = 10
+DRAFT_SOURCE = {
+    "llm": "written by AI",
+    "template": "from a template",
+    "plan": "from the plan",
+    "none": "none",
+}
+LEAD_USAGE = (
+    "Usage: /lead Name, Company — context\n"
+    "e.g. /lead Ana Silva, Acme — met at SaaStr, evaluating CRMs for Q3"
+)
+_CONTEXT_SEPARATOR = re.compile(r"\s+[—–-]+\s+|\s*[—–]\s*")
 
 
 def _profile(user: object) -> TelegramProfile:
@@ -90,8 +104,14 @@ async def on_reminder_button(
             await query.answer(f"Snoozed until {until}")
             await _settle(query, f"💤 Snoozed until {until}")
         elif action == "draft":
-            text, _at, _source = await plans_service.stored_draft(container.db, user, reminder_id)
-            await query.answer("Draft below" if text else "No draft for this step yet.")
+            view = await container.drafts.for_user(user, reminder_id)
+            text = view.text
+            # The toast says who wrote it; the draft itself stays clean to copy.
+            await query.answer(
+                f"Draft below ({DRAFT_SOURCE[view.source]})"
+                if text
+                else "No draft for this step yet."
+            )
             if text and query.message is not None and query.bot is not None:
                 # Plain text, its own message: easy to long-press and copy.
                 await query.bot.send_message(query.from_user.id, text[:4096], parse_mode=None)
@@ -263,6 +283,77 @@ async def on_reply(message: Message, container: Container) -> None:
     await message.answer("📝 Saved as a note on this lead.", parse_mode=None)
 
 
+def parse_lead_args(args: str | None) -> dict[str, str | None] | None:
+    """`Name, Company — context` (company and context optional) as lead fields."""
+    text = (args or "").strip()
+    if not text:
+        return None
+    head, context = text, None
+    split = _CONTEXT_SEPARATOR.split(text, maxsplit=1)
+    if len(split) == 2:
+        head, context = split[0].strip(), split[1].strip() or None
+    name, _, company = head.partition(",")
+    name = name.strip()
+    if not name:
+        return None
+    return {
+        "name": name[:MAX_NAME],
+        "company": company.strip()[:MAX_NAME] or None,
+        "context": context[:MAX_CONTEXT] if context else None,
+    }
+
+
+def lead_plan_summary(lead: LeadOut, source: str) -> str:
+    who = lead.name + (f" · {lead.company}" if lead.company else "")
+    by = "written by the AI model" if source == "llm" else "from the built-in templates"
+    lines = [f"🗂 New lead: {who}", f"Plan of {len(lead.steps)} steps ({by}):"]
+    for step in lead.steps:
+        label = render.CHANNEL_LABEL.get(step.channel, "Other")
+        when = step.timing or f"Day {step.delay_days}"
+        lines.append(f"{step.position + 1}. {when} · {label} — {step.description[:120]}")
+    return "\n".join(lines)[: render.TELEGRAM_LIMIT - 200]
+
+
+async def on_lead(message: Message, command: CommandObject, container: Container) -> None:
+    user = await _known(message, container)
+    if user is None:
+        return
+    fields = parse_lead_args(command.args)
+    if fields is None:
+        await message.answer(LEAD_USAGE, parse_mode=None)
+        return
+    if not container.writer.has_model:
+        await _write_lead(message, container, user, fields)
+        return
+    # A model may take up to LLM_TIMEOUT: the webhook answers Telegram now, the plan follows.
+    await message.answer(f"✍️ Writing a plan for {fields['name']}…", parse_mode=None)
+    container.background.spawn(
+        _write_lead(message, container, user, fields), name=f"lead-plan-{user.telegram_id}"
+    )
+
+
+async def _write_lead(
+    message: Message, container: Container, user: User, fields: dict[str, str | None]
+) -> None:
+    lead, source = await plans_service.create_generated_lead(
+        container.db,
+        container.writer,
+        user,
+        {**fields, "title": None, "channel": None},
+        container.clock.now(),
+    )
+    text = lead_plan_summary(lead, source)
+    url = container.dispatcher.lead_url(lead.id)
+    markup = None
+    if url is not None:
+        kb = InlineKeyboardBuilder()
+        kb.button(text="Open plan", web_app=WebAppInfo(url=url))
+        markup = kb.as_markup()
+    else:
+        text += "\n\nOpen the Mini App to see the dated steps; /today lists what is due."
+    await message.answer(text, reply_markup=markup, parse_mode=None)
+
+
 async def on_anything_else(message: Message) -> None:
     await message.answer(HELP, parse_mode=None)
 
@@ -285,6 +376,7 @@ def build_router() -> Router:
     router.message.register(on_pause, Command("pause"))
     router.message.register(on_resume, Command("resume"))
     router.message.register(on_today, Command("today"))
+    router.message.register(on_lead, Command("lead"))
     router.message.register(on_reply, F.reply_to_message, F.text)
     router.message.register(on_anything_else)
     return router

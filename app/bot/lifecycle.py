@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
 COMMANDS = [
     BotCommand(command="today", description="Steps due now and overdue"),
+    BotCommand(
+        command="lead", description="Add a lead with a written plan: Name, Company — context"
+    ),
     BotCommand(command="pause", description="Pause reminders (optionally for N days)"),
     BotCommand(command="resume", description="Resume reminders"),
     BotCommand(command="help", description="How this bot works"),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, insert, select
+from sqlalchemy import Insert, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import lead_activity_log as log_table
@@ -92,3 +92,44 @@ async def for_lead(conn: AsyncConnection, lead_id: int, limit: int = 200) -> lis
         )
         for r in await conn.execute(stmt)
     ]
+
+
+async def add_one(conn: AsyncConnection, entry: NewActivity) -> Activity:
+    if entry.activity_type not in ACTIVITY_TYPES:
+        raise ValueError(f"unknown activity type {entry.activity_type!r}")
+    row = (
+        await conn.execute(
+            insert(log_table)
+            .values(
+                lead_id=entry.lead_id,
+                telegram_id=entry.telegram_id,
+                step_id=entry.step_id,
+                activity_type=entry.activity_type,
+                details=entry.details or {},
+                created_at=entry.created_at,
+            )
+            .returning(*log_table.c)
+        )
+    ).one()
+    return Activity(
+        id=row.id,
+        lead_id=row.lead_id,
+        step_id=row.step_id,
+        activity_type=row.activity_type,
+        details=dict(row.details or {}),
+        created_at=row.created_at,
+    )
+
+
+async def latest_of_types(
+    conn: AsyncConnection, lead_ids: list[int], types: frozenset[str]
+) -> dict[int, datetime]:
+    """Per lead, the newest activity of one of `types`."""
+    if not lead_ids:
+        return {}
+    stmt = (
+        select(log_table.c.lead_id, func.max(log_table.c.created_at))
+        .where(log_table.c.lead_id.in_(lead_ids), log_table.c.activity_type.in_(sorted(types)))
+        .group_by(log_table.c.lead_id)
+    )
+    return {lead_id: at for lead_id, at in await conn.execute(stmt) if at is not None}

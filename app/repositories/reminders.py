@@ -172,3 +172,43 @@ async def by_message(conn: AsyncConnection, telegram_id: int, message_id: int) -
         )
     ).first()
     return to_reminder(row) if row is not None else None
+
+
+async def get(conn: AsyncConnection, reminder_id: int) -> Reminder | None:
+    row = (await conn.execute(select(sr).where(sr.c.id == reminder_id))).first()
+    return to_reminder(row) if row is not None else None
+
+
+async def open_acting_before(conn: AsyncConnection, until: datetime, limit: int) -> list[Reminder]:
+    """Open reminders whose next action (reminder or nudge) comes before `until`."""
+    stmt = (
+        select(sr)
+        .where(sr.c.status.in_(("pending", "sent", "auto_snoozed")), sr.c.next_action_at <= until)
+        .order_by(sr.c.next_action_at)
+        .limit(limit)
+    )
+    return [to_reminder(r) for r in await conn.execute(stmt)]
+
+
+async def store_draft(
+    conn: AsyncConnection,
+    reminder_id: int,
+    *,
+    text: str,
+    source: str,
+    generated_at: datetime,
+    expected_generated_at: datetime | None,
+) -> bool:
+    """Write a draft only if nobody wrote one since we read the row (compare-and-set), so
+    replicas generating the same draft at once cannot overwrite a newer one."""
+    unchanged = (
+        sr.c.draft_generated_at.is_(None)
+        if expected_generated_at is None
+        else sr.c.draft_generated_at == expected_generated_at
+    )
+    result = await conn.execute(
+        update(sr)
+        .where(sr.c.id == reminder_id, unchanged)
+        .values(draft_text=text, draft_source=source, draft_generated_at=generated_at)
+    )
+    return (result.rowcount or 0) == 1

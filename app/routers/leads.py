@@ -6,54 +6,40 @@ from fastapi import APIRouter, Depends, Response
 
 from app.auth import CurrentUser
 from app.container import Container, get_container
-from app.domain.plans import StepSpec
 from app.routers.errors import http_error, unprocessable
 from app.routers.ids import LeadId
-from app.schemas import LeadIn, LeadOut, StepIn
+from app.schemas import ActivityOut, LeadCreatedOut, LeadIn, NoteIn
+from app.services import notes as notes_service
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services.errors import Invalid, ServiceError
-from app.services.steps import HistoryIn
+from app.services.plans import specs_of
 
 router = APIRouter(tags=["leads"])
 
 
-def specs_of(steps: list[StepIn]) -> tuple[list[StepSpec], dict[int, HistoryIn]]:
-    specs = [
-        StepSpec(
-            step_id=s.step_id,
-            description=s.description,
-            timing=s.timing,
-            delay_days=s.delay_days,
-            channel=s.channel,
-            suggested_text=s.suggested_text,
-        )
-        for s in steps
-    ]
-    history = {
-        s.step_id: HistoryIn(status=s.status, completed_at=s.completed_at)
-        for s in steps
-        if s.status != "pending"
-    }
-    return specs, history
-
-
-@router.post("/leads", status_code=201)
+# plan_source appears only on generated plans: a posted plan's answer stays the lead itself.
+@router.post("/leads", status_code=201, response_model_exclude_unset=True)
 async def create_lead(
     body: LeadIn,
     user: CurrentUser,
     container: Annotated[Container, Depends(get_container)],
-) -> LeadOut:
+) -> LeadCreatedOut:
     if body.generate_plan and body.plan is not None:
         raise unprocessable(("generate_plan",), "send either plan or generate_plan, not both")
-    if body.generate_plan:
-        raise unprocessable(("generate_plan",), "plan generation is not available yet")
-    specs, history = specs_of(body.plan.steps) if body.plan else (None, None)
     fields = body.model_dump(include={"name", "company", "title", "channel", "context"})
     try:
-        return await plans_service.create_lead(
+        if body.generate_plan:
+            # Written by the model within LLM_TIMEOUT, else by the offline writer at once.
+            lead, source = await plans_service.create_generated_lead(
+                container.db, container.writer, user, fields, container.clock.now()
+            )
+            return LeadCreatedOut(**lead.model_dump(), plan_source=source)
+        specs, history = specs_of(body.plan.steps) if body.plan else (None, None)
+        lead = await plans_service.create_lead(
             container.db, user, fields, specs, container.clock.now(), history
         )
+        return LeadCreatedOut(**lead.model_dump())
     except Invalid as exc:
         raise unprocessable(("plan", *exc.loc), exc.message) from None
     except ServiceError as exc:
@@ -71,3 +57,26 @@ async def delete_lead(
     except ServiceError as exc:
         raise http_error(exc) from None
     return Response(status_code=204)
+
+
+@router.post("/leads/{lead_id}/notes", status_code=201)
+async def add_note(
+    lead_id: LeadId,
+    body: NoteIn,
+    user: CurrentUser,
+    container: Annotated[Container, Depends(get_container)],
+) -> ActivityOut:
+    """A note on the lead: context the next draft takes into account."""
+    try:
+        entry = await notes_service.add_note(
+            container.db, user, lead_id, body.text, container.clock.now()
+        )
+    except ServiceError as exc:
+        raise http_error(exc) from None
+    return ActivityOut(
+        id=entry.id,
+        step_id=entry.step_id,
+        activity_type=entry.activity_type,
+        details=entry.details,
+        created_at=entry.created_at,
+    )

@@ -8,13 +8,12 @@ from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.routers.errors import http_error
 from app.routers.ids import LeadId
-from app.routers.leads import specs_of
 from app.routers.responses import model_response
 from app.schemas import LeadDetailOut, LeadOut, PlanIn, PlansOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services.errors import ServiceError
-from app.services.plans import PlanFilter, PlanSort
+from app.services.plans import PlanFilter, PlanSort, specs_of
 
 router = APIRouter(tags=["plans"])
 Deps = Annotated[Container, Depends(get_container)]

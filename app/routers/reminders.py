@@ -74,10 +74,9 @@ class DraftOut(BaseModel):
 
 @router.get("/reminders/{reminder_id}/draft")
 async def draft(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> DraftOut:
+    """The step's draft, regenerated first when the lead has news since it was written."""
     try:
-        text, generated_at, source = await plans_service.stored_draft(
-            container.db, user, reminder_id
-        )
+        view = await container.drafts.for_user(user, reminder_id)
     except ServiceError as exc:
         raise http_error(exc) from None
-    return DraftOut(text=text, generated_at=generated_at, source=source)
+    return DraftOut(text=view.text, generated_at=view.generated_at, source=view.source)

@@ -9,7 +9,7 @@ from app.domain.users import User
 from app.repositories import activity as activity_repo
 from app.repositories import leads as leads_repo
 from app.repositories import reminders as reminders_repo
-from app.repositories.activity import NewActivity
+from app.repositories.activity import Activity, NewActivity
 from app.services.errors import Invalid, NotFound
 
 MAX_NOTE = 4000
@@ -28,7 +28,7 @@ async def add_note_by_reply(
     return True
 
 
-async def add_note(db: Database, user: User, lead_id: int, text: str, now: datetime) -> None:
+async def add_note(db: Database, user: User, lead_id: int, text: str, now: datetime) -> Activity:
     text = text.strip()
     if not text:
         raise Invalid(("text",), "a note cannot be empty")
@@ -38,15 +38,13 @@ async def add_note(db: Database, user: User, lead_id: int, text: str, now: datet
         lead = await leads_repo.get(conn, lead_id, user.telegram_id)
         if lead is None:
             raise NotFound("lead")
-        await activity_repo.add(
+        return await activity_repo.add_one(
             conn,
-            [
-                NewActivity(
-                    lead_id=lead.id,
-                    telegram_id=user.telegram_id,
-                    activity_type="note_added",
-                    created_at=now,
-                    details={"text": text},
-                )
-            ],
+            NewActivity(
+                lead_id=lead.id,
+                telegram_id=user.telegram_id,
+                activity_type="note_added",
+                created_at=now,
+                details={"text": text},
+            ),
         )

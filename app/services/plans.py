@@ -6,8 +6,12 @@ builds read models.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from app.db.database import Database
 from app.domain.calendar import WorkSchedule, local_date, next_local_midnight
@@ -20,17 +24,30 @@ from app.domain.plans import (
     schedule_of,
 )
 from app.domain.users import User
+from app.llm.facts import LeadFacts
+from app.llm.writer import Source, Writer
 from app.repositories import activity as activity_repo
 from app.repositories import leads as leads_repo
 from app.repositories import reminders as reminders_repo
 from app.repositories import users as users_repo
 from app.repositories.leads import Lead
 from app.repositories.reminders import Reminder
-from app.schemas import ActivityOut, LeadDetailOut, LeadOut, PlansOut, StepOut, Summary
+from app.schemas import (
+    ActivityOut,
+    LeadDetailOut,
+    LeadOut,
+    PlanIn,
+    PlansOut,
+    StepIn,
+    StepOut,
+    Summary,
+)
 from app.services import steps as steps_service
 from app.services.errors import NotFound
 from app.services.plans_cache import CachedPlans, PlansCache
 from app.services.steps import HistoryIn
+
+log = logging.getLogger(__name__)
 
 PlanFilter = Literal["active", "overdue", "no_plan"]
 PlanSort = Literal["next_due", "created", "name"]
@@ -65,6 +82,57 @@ async def create_lead(
         else:
             await users_repo.bump_plans_version(conn, user.telegram_id)
     return lead_view(lead, reminders, user, now)
+
+
+def specs_of(steps: list[StepIn]) -> tuple[list[StepSpec], dict[int, HistoryIn]]:
+    """Validated input steps as the scheduler's specs, and the history they import."""
+    specs = [
+        StepSpec(
+            step_id=s.step_id,
+            description=s.description,
+            timing=s.timing,
+            delay_days=s.delay_days,
+            channel=s.channel,
+            suggested_text=s.suggested_text,
+        )
+        for s in steps
+    ]
+    history = {
+        s.step_id: HistoryIn(status=s.status, completed_at=s.completed_at)
+        for s in steps
+        if s.status != "pending"
+    }
+    return specs, history
+
+
+async def create_generated_lead(
+    db: Database,
+    writer: Writer,
+    user: User,
+    fields: dict[str, Any],
+    now: datetime,
+) -> tuple[LeadOut, Source]:
+    """A new lead with a written plan: the model's when it answers validly in time, else the
+    offline writer's. Either goes through the same validation (app.schemas) and scheduling
+    as a posted plan."""
+    facts = LeadFacts(
+        name=str(fields["name"]),
+        company=fields.get("company"),
+        title=fields.get("title"),
+        channel=fields.get("channel"),
+        context=fields.get("context"),
+    )
+    written = await writer.plan(facts)
+    try:
+        plan = PlanIn.model_validate({"steps": [asdict(step) for step in written.steps]})
+    except ValidationError as exc:
+        if written.source == "template":
+            raise
+        log.warning("generated plan failed validation (%s); offline plan used", exc.error_count())
+        written = await Writer(None).plan(facts)
+        plan = PlanIn.model_validate({"steps": [asdict(step) for step in written.steps]})
+    specs, _history = specs_of(plan.steps)
+    return await create_lead(db, user, fields, specs, now), written.source
 
 
 async def list_plans(
@@ -281,25 +349,3 @@ def _summary(views: list[LeadOut], now: datetime, schedule: WorkSchedule) -> Sum
         due_today=due_today,
         total_leads=len(views),
     )
-
-
-async def stored_draft(
-    db: Database, user: User, reminder_id: int
-) -> tuple[str | None, datetime | None, Literal["llm", "template", "plan", "none"]]:
-    """The draft kept for a step: a generated one if any, else the plan's own text."""
-    async with db.read() as conn:
-        reminder = await reminders_repo.get_owned(conn, reminder_id, user.telegram_id)
-        if reminder is None:
-            raise NotFound("reminder")
-        if reminder.draft_text:
-            source = (
-                reminder.draft_source if reminder.draft_source in ("llm", "template") else "plan"
-            )
-            return reminder.draft_text, reminder.draft_generated_at, source  # type: ignore[return-value]
-        lead = await leads_repo.get(conn, reminder.lead_id, user.telegram_id)
-    if lead is None:
-        raise NotFound("reminder")
-    for step in lead.engagement_plan:
-        if step.get("step_id") == reminder.step_id and step.get("suggested_text"):
-            return str(step["suggested_text"]), lead.plan_started_at, "plan"
-    return None, None, "none"
