@@ -272,23 +272,30 @@ describe('settings', () => {
 });
 
 describe('new lead', () => {
-  it('explains a refused generated plan, then creates the lead with typed steps', async () => {
-    const page = await open(USERS.newLead, { expected: [{ url: '/leads', status: 422 }] });
+  it('creates a lead with a generated plan (the offline writer, no model configured)', async () => {
+    const page = await open(USERS.newLead);
     await page.getByTestId('new-lead').click();
     await page.getByTestId('lead-name-input').fill('Gina Roy');
     await page.getByTestId('plan-mode-generate').click();
     await page.getByTestId('create-lead').click();
-    const problem = page.getByTestId('form-error');
-    await problem.waitFor();
-    const generated = await apiAs(USERS.newLead, '/leads', { method: 'POST', body: { name: 'probe', generate_plan: true } });
-    if (generated.status === 422) {
-      expect(await problem.textContent()).toContain('Type the steps in instead');
-      await page.getByTestId('plan-mode-manual').click();
-      await page.getByTestId('step-description').first().fill('Intro email about the pilot');
-      await page.getByTestId('create-lead').click();
-    }
     await page.getByTestId('timeline').waitFor();
     expect(await page.locator('h1').textContent()).toBe('Gina Roy');
+    const steps = await page.locator('[data-testid=step]').count();
+    expect(steps).toBeGreaterThanOrEqual(5);
+    expect(steps).toBeLessThanOrEqual(8);
+    const plans = await apiAs<{ leads: { name: string; steps: unknown[] }[] }>(USERS.newLead, '/plans');
+    expect(plans.body.leads.find((lead) => lead.name === 'Gina Roy')?.steps.length).toBe(steps);
+  });
+
+  it('creates a lead with steps typed in', async () => {
+    const page = await open(USERS.newLead, { route: '/leads/new' });
+    await page.getByTestId('lead-name-input').fill('Hana Ito');
+    await page.getByTestId('plan-mode-manual').click();
+    await page.getByTestId('step-description').first().fill('Intro email about the pilot');
+    await page.getByTestId('create-lead').click();
+    await page.getByTestId('timeline').waitFor();
+    expect(await page.locator('h1').textContent()).toBe('Hana Ito');
+    expect(await page.locator('[data-testid=step]').first().textContent()).toContain('Intro email about the pilot');
   });
 });
 
