@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL
@@ -65,12 +65,7 @@ class Database:
     async def single_read(self) -> AsyncIterator[AsyncConnection]:
         """For exactly one SELECT: on PostgreSQL it runs in autocommit, saving the BEGIN and
         COMMIT round trips a transaction costs (one statement is consistent on its own)."""
-        if not self.is_postgres:
-            async with self.read() as conn:
-                yield conn
-            return
-        async with self.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with self._single_statement(self.read) as conn:
             yield conn
 
     @asynccontextmanager
@@ -78,8 +73,15 @@ class Database:
         """For exactly one statement that writes: on PostgreSQL in autocommit (the statement
         is atomic on its own, and commits as it returns), one round trip instead of three;
         on SQLite a transaction as usual."""
+        async with self._single_statement(self.transaction) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _single_statement(
+        self, otherwise: Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+    ) -> AsyncIterator[AsyncConnection]:
         if not self.is_postgres:
-            async with self.transaction() as conn:
+            async with otherwise() as conn:
                 yield conn
             return
         async with self.engine.connect() as conn:
