@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from asgi_lifespan import LifespanManager
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.clock import SystemClock
 from app.container import Container
@@ -25,6 +25,27 @@ async def wait_for(predicate: Callable[[], bool], within: float) -> bool:
             return True
         await asyncio.sleep(0.02)
     return predicate()
+
+
+async def wait_for_async(predicate: Callable[[], Awaitable[bool]], within: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(0.02)
+    return await predicate()
+
+
+async def claim_released(db: Database, lead_id: int) -> bool:
+    async with db.read() as conn:
+        holders = (
+            await conn.execute(
+                select(scheduled_reminders.c.claimed_by).where(
+                    scheduled_reminders.c.lead_id == lead_id
+                )
+            )
+        ).scalars()
+        return all(holder is None for holder in holders)
 
 
 async def test_loop_sends_new_and_upcoming_reminders_promptly(
@@ -49,6 +70,9 @@ async def test_loop_sends_new_and_upcoming_reminders_promptly(
         # A step coming due in a moment: the loop sleeps exactly until then.
         lead = await make_lead(db, clock, user, [0], name="Soon")
         assert await wait_for(lambda: len(outbox.messages) == 2, within=3)
+        # The message is out before its pass records it; a direct write now would be
+        # overwritten by that record (it still holds the claim), so wait for the record.
+        assert await wait_for_async(lambda: claim_released(db, lead.id), within=3)
         due = clock.now() + timedelta(seconds=1.5)
         async with db.transaction() as conn:
             await conn.execute(
