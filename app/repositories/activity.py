@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import lead_activity_log as log_table
@@ -50,7 +50,11 @@ class NewActivity:
     details: dict[str, Any] | None = None
 
 
-def _row(entry: NewActivity) -> dict[str, Any]:
+ROW_COLUMNS = ("lead_id", "telegram_id", "step_id", "activity_type", "details", "created_at")
+
+
+def row(entry: NewActivity) -> dict[str, Any]:
+    """The entry as column values, ROW_COLUMNS in order."""
     if entry.activity_type not in ACTIVITY_TYPES:
         raise ValueError(f"unknown activity type {entry.activity_type!r}")
     return {
@@ -63,15 +67,9 @@ def _row(entry: NewActivity) -> dict[str, Any]:
     }
 
 
-def insert_statement(entry: NewActivity) -> Insert:
-    """The INSERT of one entry. (One statement per row keeps SQLAlchemy's compiled-statement
-    cache working; a multi-row VALUES list is compiled anew every time.)"""
-    return insert(log_table).values(_row(entry))
-
-
 async def add(conn: AsyncConnection, entries: list[NewActivity]) -> None:
     if entries:
-        await conn.execute(insert(log_table), [_row(e) for e in entries])
+        await conn.execute(insert(log_table), [row(e) for e in entries])
 
 
 async def for_lead(conn: AsyncConnection, lead_id: int, limit: int = 200) -> list[Activity]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Update, delete, insert, select, update
+from sqlalchemy import Row, Select, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import lead_registry
@@ -72,21 +72,33 @@ async def get_for_update(conn: AsyncConnection, lead_id: int, telegram_id: int) 
     return to_lead(row) if row is not None else None
 
 
+def _lock_by_reminder_statement(*, for_update: bool) -> Select[Any]:
+    owner = (
+        select(sr.c.lead_id)
+        .where(sr.c.id == bindparam("p_reminder_id"), sr.c.telegram_id == bindparam("p_owner"))
+        .scalar_subquery()
+    )
+    stmt = select(lead_registry).where(
+        lead_registry.c.id == owner, lead_registry.c.telegram_id == bindparam("p_owner")
+    )
+    return stmt.with_for_update(of=lead_registry) if for_update else stmt
+
+
+# Built once per dialect: every step transition starts here, and a statement object reused
+# keeps its memoized cache key, so SQLAlchemy neither rebuilds nor re-hashes it per call.
+_LOCK_BY_REMINDER = {
+    "postgresql": _lock_by_reminder_statement(for_update=True),
+    "sqlite": _lock_by_reminder_statement(for_update=False),
+}
+
+
 async def lock_by_reminder(
     conn: AsyncConnection, reminder_id: int, telegram_id: int
 ) -> Lead | None:
     """The lead a reminder belongs to, locked like get_for_update, in one round trip."""
-    owner = (
-        select(sr.c.lead_id)
-        .where(sr.c.id == reminder_id, sr.c.telegram_id == telegram_id)
-        .scalar_subquery()
-    )
-    stmt = select(lead_registry).where(
-        lead_registry.c.id == owner, lead_registry.c.telegram_id == telegram_id
-    )
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=lead_registry)
-    row = (await conn.execute(stmt)).first()
+    stmt = _LOCK_BY_REMINDER[conn.dialect.name]
+    params = {"p_reminder_id": reminder_id, "p_owner": telegram_id}
+    row = (await conn.execute(stmt, params)).first()
     return to_lead(row) if row is not None else None
 
 
@@ -112,12 +124,8 @@ async def list_all_ids(conn: AsyncConnection) -> list[tuple[int, int]]:
     return [(r.id, r.telegram_id) for r in rows]
 
 
-def update_statement(lead_id: int, values: dict[str, Any]) -> Update:
-    return update(lead_registry).where(lead_registry.c.id == lead_id).values(**values)
-
-
 async def update_lead(conn: AsyncConnection, lead_id: int, values: dict[str, Any]) -> None:
-    await conn.execute(update_statement(lead_id, values))
+    await conn.execute(update(lead_registry).where(lead_registry.c.id == lead_id).values(**values))
 
 
 async def delete_lead(conn: AsyncConnection, lead_id: int, telegram_id: int) -> bool:

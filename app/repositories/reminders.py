@@ -11,7 +11,6 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Row,
-    Update,
     bindparam,
     func,
     insert,
@@ -61,9 +60,14 @@ def to_reminder(row: Row[Any]) -> Reminder:
     return Reminder(*row)  # type: ignore[call-arg]
 
 
+# Built once (see users_repo._GET): every step transition reads its lead's reminders.
+_FOR_LEAD = (
+    select(sr).where(sr.c.lead_id == bindparam("p_lead_id")).order_by(sr.c.position, sr.c.step_id)
+)
+
+
 async def for_lead(conn: AsyncConnection, lead_id: int) -> list[Reminder]:
-    stmt = select(sr).where(sr.c.lead_id == lead_id).order_by(sr.c.position, sr.c.step_id)
-    return [to_reminder(r) for r in await conn.execute(stmt)]
+    return [to_reminder(r) for r in await conn.execute(_FOR_LEAD, {"p_lead_id": lead_id})]
 
 
 async def for_user(conn: AsyncConnection, telegram_id: int) -> list[Reminder]:
@@ -82,12 +86,8 @@ async def insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None
         await conn.execute(insert(sr), rows)
 
 
-def update_statement(reminder_id: int, values: dict[str, Any]) -> Update:
-    return update(sr).where(sr.c.id == reminder_id).values(**values)
-
-
 async def update_one(conn: AsyncConnection, reminder_id: int, values: dict[str, Any]) -> None:
-    await conn.execute(update_statement(reminder_id, values))
+    await conn.execute(update(sr).where(sr.c.id == reminder_id).values(**values))
 
 
 async def update_many(conn: AsyncConnection, changes: list[tuple[int, dict[str, Any]]]) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Update, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,8 +36,13 @@ def _to_user(row: Row[Any]) -> User:
     )
 
 
+# Built once: a statement object memoizes its cache key, so SQLAlchemy neither rebuilds nor
+# re-hashes it per call (this read runs on most authenticated requests).
+_GET = select(users).where(users.c.telegram_id == bindparam("p_telegram_id"))
+
+
 async def get(conn: AsyncConnection, telegram_id: int) -> User | None:
-    row = (await conn.execute(select(users).where(users.c.telegram_id == telegram_id))).first()
+    row = (await conn.execute(_GET, {"p_telegram_id": telegram_id})).first()
     return _to_user(row) if row is not None else None
 
 
@@ -93,17 +98,13 @@ async def set_blocked(
     )
 
 
-def bump_plans_version_statement(telegram_id: int) -> Update:
-    return (
+async def bump_plans_version(conn: AsyncConnection, telegram_id: int) -> None:
+    """Call in every transaction that changes what GET /plans shows this user."""
+    await conn.execute(
         update(users)
         .where(users.c.telegram_id == telegram_id)
         .values(plans_version=users.c.plans_version + 1)
     )
-
-
-async def bump_plans_version(conn: AsyncConnection, telegram_id: int) -> None:
-    """Call in every transaction that changes what GET /plans shows this user."""
-    await conn.execute(bump_plans_version_statement(telegram_id))
 
 
 async def plans_version(conn: AsyncConnection, telegram_id: int) -> tuple[int, int] | None:
