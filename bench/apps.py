@@ -31,7 +31,7 @@ def build() -> FastAPI:
         # Serving some other body would compare with a response of a different size.
         raise SystemExit(f"error: {CONSTANT_BODY_ENV} must name the file with the body to serve")
     body = Path(source).read_bytes()
-    app = create_app()
+    app = create_app(freeze_heap=True)  # as app.main:app is
 
     document = json.loads(body)
 
