@@ -54,6 +54,11 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level)
     # Alembic narrates every start-up at INFO; one line of our own says where the schema is.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # aiogram logs a line for every update it handles; that belongs to debugging, not to
+    # a log read by people (and it costs a few percent of a button press).
+    logging.getLogger("aiogram.event").setLevel(
+        logging.NOTSET if settings.log_level == "DEBUG" else logging.WARNING
+    )
     redactor = RedactSecrets(secrets_of(settings))
     handlers = list(root.handlers)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

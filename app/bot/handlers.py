@@ -79,7 +79,7 @@ async def on_reminder_button(
     query: CallbackQuery, callback_data: ReminderAction, container: Container
 ) -> None:
     now = container.clock.now()
-    user = await users_service.get_user(container.db, query.from_user.id)
+    user = await users_service.get_user(container.db, query.from_user.id, now, container.user_cache)
     if user is None:
         await query.answer(NOT_YOURS, show_alert=True)
         return

@@ -22,8 +22,8 @@ class UserCache:
 
     Entries live `ttl` on the injected clock and the cache holds at most `max_size` users.
     Writes made in this process replace their entry at once; a write made by another
-    replica is seen here within `ttl`. Only authentication reads from it: services that
-    decide anything (the dispatcher, transitions) read the row inside their transaction.
+    replica is seen here within `ttl`. Authentication and the bot's buttons read from it;
+    the dispatcher reads the row inside its transaction.
     """
 
     def __init__(self, ttl: timedelta = timedelta(seconds=1), max_size: int = 10_000) -> None:
@@ -157,6 +157,14 @@ async def mark_reachable(
     return True
 
 
-async def get_user(db: Database, telegram_id: int) -> User | None:
+async def get_user(
+    db: Database, telegram_id: int, now: datetime, cache: UserCache | None = None
+) -> User | None:
+    """The user, from `cache` when read in the last moment (as authentication does)."""
+    if cache is not None and (cached := cache.get(telegram_id, now)) is not None:
+        return cached
     async with db.single_read() as conn:
-        return await users_repo.get(conn, telegram_id)
+        user = await users_repo.get(conn, telegram_id)
+    if user is not None and cache is not None:
+        cache.put(user, now)
+    return user

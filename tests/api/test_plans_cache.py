@@ -46,7 +46,7 @@ async def replica(
 
 
 async def fresh(db: Database, clock: ManualClock, **params: str) -> Json:
-    user = await users_service.get_user(db, OWNER)
+    user = await users_service.get_user(db, OWNER, clock.now())
     assert user is not None
     plans = await plans_service.list_plans(
         db,
