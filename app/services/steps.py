@@ -91,7 +91,10 @@ class _Unit:
         self.updates.setdefault(reminder.id, {}).update(values)
 
     def current(self, reminder: Reminder) -> Reminder:
-        return replace(reminder, **self.updates.get(reminder.id, {}))
+        values = self.updates.get(reminder.id)
+        # dataclasses.replace builds a new object even with nothing to change; most steps
+        # of a lead are untouched by a transition.
+        return replace(reminder, **values) if values else reminder
 
     def lead_after(self) -> Lead:
         values = dict(self.lead_values)
