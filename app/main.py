@@ -190,7 +190,9 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
         loop=loop,
         user_cache=user_cache,
     )
-    bot_dispatcher = BotDispatcher()
+    # No conversation states anywhere (every handler acts on one update), so no FSM
+    # middleware resolving a context for each update.
+    bot_dispatcher = BotDispatcher(disable_fsm=True)
     bot_dispatcher.include_router(bot_handlers.build_router())
     bot_dispatcher["container"] = container
     container.bot_dispatcher = bot_dispatcher
