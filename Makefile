@@ -16,7 +16,7 @@ help:
 	@echo "make webapp   build the Mini App (webapp/dist, served at /app/)"
 	@echo "make lint     ruff + mypy --strict"
 	@echo "make migrate  apply pending migrations to DATABASE_URL"
-	@echo "make bench    run the benchmarks and record results"
+	@echo "make bench    run every benchmark (server and Mini App) and record results"
 	@echo "make bench-webapp  the browser suite, recording the Mini App's figures"
 
 env:
@@ -66,8 +66,10 @@ format: env
 migrate: env
 	$(UV) run python -m app migrate
 
+# Every benchmark of every issue, both engines, then the table in BENCHMARKS.md.
 bench: env
-	$(UV) run python -m bench
+	$(UV) run python -m bench --no-report
+	$(MAKE) --no-print-directory bench-webapp
 
 bench-webapp: env webapp-deps
 	cd webapp && npm run build && E2E_RECORD_BENCH=1 npm run test:e2e
