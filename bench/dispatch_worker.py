@@ -238,6 +238,10 @@ class Worker:
 
 async def serve(args: argparse.Namespace) -> None:
     worker = Worker(args)
+    # As the server does once started (create_app's freeze_heap): the start-up heap is
+    # set aside from the garbage collector, so full collections do not walk it.
+    gc.collect()
+    gc.freeze()
     try:
         reader = asyncio.StreamReader()
         loop = asyncio.get_running_loop()
