@@ -16,6 +16,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from fastapi import FastAPI
 
+from app.body_limit import BodyLimitMiddleware
 from app.bot import handlers as bot_handlers
 from app.bot.lifecycle import start_bot, stop_bot
 from app.clock import Clock, SystemClock
@@ -111,6 +112,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.include_router(health.router)
     app.include_router(me.router)
     app.include_router(leads.router)

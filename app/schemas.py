@@ -21,6 +21,9 @@ from app.domain.plans import (
 
 MAX_NAME = 200
 MAX_CONTEXT = 8000
+# PostgreSQL cannot store U+0000 in text (it was a 500 there and stored on SQLite): every
+# free-text field refuses it with a 422, the same on both engines, and says so in OpenAPI.
+NO_NUL = r"^[^\x00]*$"
 
 
 class StepIn(BaseModel):
@@ -29,11 +32,11 @@ class StepIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     step_id: StrictInt = Field(ge=1, le=1_000_000)
-    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
-    timing: str | None = Field(default=None, max_length=MAX_TIMING)
+    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION, pattern=NO_NUL)
+    timing: str | None = Field(default=None, max_length=MAX_TIMING, pattern=NO_NUL)
     delay_days: StrictInt | None = Field(default=None, ge=0, le=365)
     channel: Channel = "other"
-    suggested_text: str | None = Field(default=None, max_length=MAX_SUGGESTED_TEXT)
+    suggested_text: str | None = Field(default=None, max_length=MAX_SUGGESTED_TEXT, pattern=NO_NUL)
     status: Literal["pending", "done", "skipped"] = "pending"
     completed_at: AwareDatetime | None = None
 
@@ -47,11 +50,11 @@ class PlanIn(BaseModel):
 class LeadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=MAX_NAME)
-    company: str | None = Field(default=None, max_length=MAX_NAME)
-    title: str | None = Field(default=None, max_length=MAX_NAME)
+    name: str = Field(min_length=1, max_length=MAX_NAME, pattern=NO_NUL)
+    company: str | None = Field(default=None, max_length=MAX_NAME, pattern=NO_NUL)
+    title: str | None = Field(default=None, max_length=MAX_NAME, pattern=NO_NUL)
     channel: Channel | None = None
-    context: str | None = Field(default=None, max_length=MAX_CONTEXT)
+    context: str | None = Field(default=None, max_length=MAX_CONTEXT, pattern=NO_NUL)
     plan: PlanIn | None = None
     generate_plan: StrictBool = False
 
@@ -62,7 +65,7 @@ MAX_NOTE = 2000
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=MAX_NOTE)
+    text: str = Field(min_length=1, max_length=MAX_NOTE, pattern=NO_NUL)
 
 
 class SnoozeIn(BaseModel):

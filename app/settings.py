@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_timeout: float = Field(default=20.0, gt=0, le=600)
     llm_max_concurrency: int = Field(default=4, ge=1, le=100)
+    # Every request body, REST API and webhook alike. The default holds the largest valid
+    # body (20 steps at their longest, every character \u-escaped) with room to spare.
+    max_request_body_bytes: int = Field(default=2 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
     auto_migrate: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The Mini App's build (`npm run build` in webapp/); unset = webapp/dist beside app/.

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 Action = Literal["done", "snooze1", "snooze3", "skip", "draft", "lead"]
 ACTIONS: tuple[Action, ...] = ("done", "snooze1", "snooze3", "skip", "draft", "lead")
+# Callback data comes from the client and can be forged: an id no row can have (past a
+# BIGINT, zero, negative) used to reach the database, fail there and leave the press
+# unanswered. Now it does not unpack, and the press gets the "no longer valid" alert.
+MAX_REMINDER_ID = 2**63 - 1
 
 
 class ReminderAction(CallbackData, prefix="eplan"):
     action: Action
-    reminder_id: int
+    reminder_id: Annotated[int, Field(ge=1, le=MAX_REMINDER_ID)]

@@ -67,6 +67,15 @@ class TelegramProfile:
     language_code: str | None = None
     photo_url: str | None = None
 
+    def __post_init__(self) -> None:
+        # Names come from Telegram, not from the caller, so they are cleaned rather than
+        # refused: PostgreSQL cannot store U+0000 in text, and a name holding one made
+        # every sign-in of that person a 500 there (and every bot update of theirs fail).
+        for name in ("first_name", "last_name", "username", "language_code", "photo_url"):
+            value = getattr(self, name)
+            if value is not None and "\x00" in value:
+                object.__setattr__(self, name, value.replace("\x00", ""))
+
     def differs_from(self, user: User) -> bool:
         return (
             self.first_name != user.first_name

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from app.container import Container, get_container
+from app.routers.responses import errors
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 PING_TIMEOUT_SECONDS = 2.0
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=errors(503))
 async def healthz(container: Annotated[Container, Depends(get_container)]) -> JSONResponse:
     body: dict[str, object] = {
         "database": container.db.dialect,

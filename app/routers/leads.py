@@ -8,6 +8,7 @@ from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.routers.errors import http_error, unprocessable
 from app.routers.ids import LeadId
+from app.routers.responses import BODY_ERRORS, errors
 from app.schemas import ActivityOut, LeadCreatedOut, LeadIn, NoteIn
 from app.services import notes as notes_service
 from app.services import plans as plans_service
@@ -15,11 +16,13 @@ from app.services import steps as steps_service
 from app.services.errors import Invalid, ServiceError
 from app.services.plans import specs_of
 
-router = APIRouter(tags=["leads"])
+router = APIRouter(tags=["leads"], responses=errors(401))
 
 
 # plan_source appears only on generated plans: a posted plan's answer stays the lead itself.
-@router.post("/leads", status_code=201, response_model_exclude_unset=True)
+@router.post(
+    "/leads", status_code=201, response_model_exclude_unset=True, responses=errors(*BODY_ERRORS)
+)
 async def create_lead(
     body: LeadIn,
     user: CurrentUser,
@@ -46,7 +49,7 @@ async def create_lead(
         raise http_error(exc) from None
 
 
-@router.delete("/leads/{lead_id}", status_code=204)
+@router.delete("/leads/{lead_id}", status_code=204, responses=errors(404))
 async def delete_lead(
     lead_id: LeadId,
     user: CurrentUser,
@@ -59,7 +62,7 @@ async def delete_lead(
     return Response(status_code=204)
 
 
-@router.post("/leads/{lead_id}/notes", status_code=201)
+@router.post("/leads/{lead_id}/notes", status_code=201, responses=errors(404, *BODY_ERRORS))
 async def add_note(
     lead_id: LeadId,
     body: NoteIn,

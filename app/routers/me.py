@@ -10,11 +10,11 @@ from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.domain.users import User
 from app.routers.errors import http_error, unprocessable
-from app.routers.responses import model_response
+from app.routers.responses import BODY_ERRORS, errors, model_response
 from app.services import users as users_service
 from app.services.errors import ServiceError
 
-router = APIRouter(tags=["me"])
+router = APIRouter(tags=["me"], responses=errors(401))
 
 
 class MeOut(BaseModel):
@@ -67,7 +67,7 @@ async def get_me(user: CurrentUser) -> Response:
     return model_response(MeOut.of(user))
 
 
-@router.patch("/me")
+@router.patch("/me", responses=errors(*BODY_ERRORS))
 async def patch_me(
     patch: MePatch,
     user: CurrentUser,

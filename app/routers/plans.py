@@ -8,14 +8,14 @@ from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.routers.errors import http_error
 from app.routers.ids import LeadId
-from app.routers.responses import model_response
+from app.routers.responses import BODY_ERRORS, errors, model_response
 from app.schemas import LeadDetailOut, LeadOut, PlanIn, PlansOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services.errors import ServiceError
 from app.services.plans import PlanFilter, PlanSort, specs_of
 
-router = APIRouter(tags=["plans"])
+router = APIRouter(tags=["plans"], responses=errors(401))
 Deps = Annotated[Container, Depends(get_container)]
 
 
@@ -37,7 +37,7 @@ async def list_plans(
     return Response(body, media_type="application/json")
 
 
-@router.get("/plans/{lead_id}", response_model=LeadDetailOut)
+@router.get("/plans/{lead_id}", response_model=LeadDetailOut, responses=errors(404))
 async def get_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> Response:
     try:
         plan = await plans_service.get_plan(container.db, user, lead_id, container.clock.now())
@@ -46,7 +46,7 @@ async def get_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> Respo
     return model_response(plan)
 
 
-@router.put("/plans/{lead_id}/steps")
+@router.put("/plans/{lead_id}/steps", responses=errors(404, *BODY_ERRORS))
 async def replace_steps(
     lead_id: LeadId, body: PlanIn, user: CurrentUser, container: Deps
 ) -> LeadOut:
@@ -61,7 +61,7 @@ async def replace_steps(
     return plans_service.lead_view(lead, reminders, user, now)
 
 
-@router.post("/plans/{lead_id}/pause")
+@router.post("/plans/{lead_id}/pause", responses=errors(404, 409))
 async def pause_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> LeadOut:
     now = container.clock.now()
     try:
@@ -71,7 +71,7 @@ async def pause_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> Lea
         raise http_error(exc) from None
 
 
-@router.post("/plans/{lead_id}/resume")
+@router.post("/plans/{lead_id}/resume", responses=errors(404, 409))
 async def resume_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> LeadOut:
     now = container.clock.now()
     try:

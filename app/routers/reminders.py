@@ -11,14 +11,14 @@ from app.container import Container, get_container
 from app.domain.users import User
 from app.routers.errors import http_error
 from app.routers.ids import ReminderId
-from app.routers.responses import model_response
+from app.routers.responses import BODY_ERRORS, errors, model_response
 from app.schemas import SnoozeIn, StepChangeOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services.errors import ServiceError
 from app.services.steps import StepChange
 
-router = APIRouter(tags=["reminders"])
+router = APIRouter(tags=["reminders"], responses=errors(401, 404))
 Deps = Annotated[Container, Depends(get_container)]
 
 
@@ -34,7 +34,9 @@ def _out(change: StepChange, user: User, now: datetime) -> StepChangeOut:
     )
 
 
-@router.post("/reminders/{reminder_id}/complete", response_model=StepChangeOut)
+@router.post(
+    "/reminders/{reminder_id}/complete", response_model=StepChangeOut, responses=errors(409)
+)
 async def complete(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> Response:
     now = container.clock.now()
     try:
@@ -44,7 +46,7 @@ async def complete(reminder_id: ReminderId, user: CurrentUser, container: Deps) 
     return model_response(_out(change, user, now))
 
 
-@router.post("/reminders/{reminder_id}/skip", response_model=StepChangeOut)
+@router.post("/reminders/{reminder_id}/skip", response_model=StepChangeOut, responses=errors(409))
 async def skip(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> Response:
     now = container.clock.now()
     try:
@@ -54,7 +56,11 @@ async def skip(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> R
     return model_response(_out(change, user, now))
 
 
-@router.post("/reminders/{reminder_id}/snooze", response_model=StepChangeOut)
+@router.post(
+    "/reminders/{reminder_id}/snooze",
+    response_model=StepChangeOut,
+    responses=errors(409, *BODY_ERRORS),
+)
 async def snooze(
     reminder_id: ReminderId, body: SnoozeIn, user: CurrentUser, container: Deps
 ) -> Response:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Response
 from pydantic import BaseModel
 
@@ -12,3 +14,29 @@ def model_response(model: BaseModel, status_code: int = 200) -> Response:
     Routes using this still declare `response_model`, so the OpenAPI schema is unchanged.
     """
     return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+
+
+class ErrorOut(BaseModel):
+    """Every refusal but a 422: `{"detail": "why"}`."""
+
+    detail: str
+
+
+_WHY: dict[int, str] = {
+    400: "The body is not readable JSON (e.g. not UTF-8)",
+    401: "initData is missing, or refused; `detail` says why",
+    404: "No such lead or reminder among yours (someone else's looks exactly the same)",
+    409: "The action contradicts the current state, e.g. skipping a step already done",
+    413: "The body is larger than MAX_REQUEST_BODY_BYTES",
+    503: "The database does not answer",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the refusals a route can give, so clients and schema-driven
+    tests know every status the API answers with."""
+    return {code: {"model": ErrorOut, "description": _WHY[code]} for code in codes}
+
+
+# What a route that reads a JSON body can also answer.
+BODY_ERRORS = (400, 413)

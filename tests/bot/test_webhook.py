@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 
+from app.bot.callbacks import ACTIONS
 from app.clock import ManualClock
 from app.container import Container
 from app.db.database import Database
@@ -159,30 +162,47 @@ async def test_redelivered_update_acts_once(
     assert kinds.count("step_skipped") == 1
 
 
+async def _reminder_row(db: Database, rid: int) -> tuple[Any, ...]:
+    async with db.read() as conn:
+        row = (
+            await conn.execute(select(scheduled_reminders).where(scheduled_reminders.c.id == rid))
+        ).one()
+        log = (await conn.execute(select(lead_activity_log.c.id))).scalars().all()
+    return (*row, tuple(log))
+
+
+@pytest.mark.parametrize("action", ACTIONS)
 async def test_someone_elses_reminder_changes_nothing(
     app_client: tuple[httpx.AsyncClient, Container],
     fake: FakeTelegram,
     db: Database,
     clock: ManualClock,
+    action: str,
 ) -> None:
+    """Callback data is the client's to forge: a press naming another user's reminder id
+    neither changes it nor tells anything about it (the same alert as a missing one)."""
     http, _ = app_client
     rid, sent = await deliver_one_reminder(http, fake, db, clock)
+    before = await _reminder_row(db, rid)
     await make_user(db, clock, 2002)
+    fake.reset()
     update = callback_query_update(
-        1001, f"eplan:done:{rid}", message_id=sent["message_id"], user_id=2002
+        1001, f"eplan:{action}:{rid}", message_id=sent["message_id"], user_id=2002
     )
     assert (await post_update(http, update)).status_code == 200
-    [answer] = fake.calls_to("answerCallbackQuery")
-    assert answer.params.get("show_alert") is True
-    assert "isn't available" in answer.params["text"]
-    assert fake.calls_to("editMessageText") == []
-    async with db.read() as conn:
-        status = (
-            await conn.execute(
-                select(scheduled_reminders.c.status).where(scheduled_reminders.c.id == rid)
-            )
-        ).scalar_one()
-    assert status == "sent"
+    missing = callback_query_update(
+        1001, f"eplan:{action}:{rid + 1000}", message_id=sent["message_id"], user_id=2002
+    )
+    assert (await post_update(http, missing)).status_code == 200
+    foreign, absent = fake.calls_to("answerCallbackQuery")
+    assert foreign.params.get("show_alert") is True
+    assert "isn't available" in foreign.params["text"]
+    assert {k: v for k, v in foreign.params.items() if k != "callback_query_id"} == {
+        k: v for k, v in absent.params.items() if k != "callback_query_id"
+    }
+    # Nothing edited, nothing sent (a draft or a lead summary would leak the owner's text).
+    assert [call.method for call in fake.calls] == ["answerCallbackQuery"] * 2
+    assert await _reminder_row(db, rid) == before
 
 
 async def test_snooze_press_answers_with_the_new_time(
@@ -220,7 +240,18 @@ async def test_press_on_a_closed_step_says_so(
 
 
 @pytest.mark.parametrize(
-    "data", ["eplan:explode:1", "eplan:done:notanumber", "garbage", "eplan:done:999999"]
+    "data",
+    [
+        "eplan:explode:1",
+        "eplan:done:notanumber",
+        "garbage",
+        "eplan:done:999999",
+        # Ids no row can have: past 64 bits, zero, negative (never a database error).
+        "eplan:done:99999999999999999999",
+        "eplan:snooze1:9223372036854775808",
+        "eplan:draft:0",
+        "eplan:lead:-1",
+    ],
 )
 async def test_malformed_or_unknown_buttons_get_a_friendly_alert(
     app_client: tuple[httpx.AsyncClient, Container],
@@ -315,3 +346,49 @@ async def test_pause_and_resume_commands(
     async with db.read() as conn:
         row = (await conn.execute(select(users.c.paused_until, users.c.reminders_paused))).one()
     assert (row.paused_until, row.reminders_paused) == (None, False)
+
+
+async def test_an_oversized_update_is_413(
+    app_client: tuple[httpx.AsyncClient, Container], fake: FakeTelegram
+) -> None:
+    http, container = app_client
+    limit = container.settings.max_request_body_bytes
+    update = message_update(5, "/start")
+    update["update_id"] = next(_ids)
+    body = json.dumps(update).encode()
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+    over = await http.post("/telegram/webhook", content=body + b" " * limit, headers=headers)
+    assert over.status_code == 413
+    assert "larger than the limit" in over.json()["detail"]
+    # A padded update just at the limit is still an update.
+    at = await http.post(
+        "/telegram/webhook", content=body + b" " * (limit - len(body)), headers=headers
+    )
+    assert at.status_code == 200
+    assert len(fake.sent_messages(5)) == 1
+
+
+async def test_a_streamed_update_is_not_read_past_the_limit(
+    app_client: tuple[httpx.AsyncClient, Container],
+) -> None:
+    """The webhook used to read the whole body and only then compare its size: a sender
+    with the secret could make it hold any amount. Now it stops at the limit."""
+    http, container = app_client
+    chunk = 64 * 1024
+    pulled = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        while True:
+            pulled += 1
+            await asyncio.sleep(0)
+            yield b" " * chunk
+
+    async with asyncio.timeout(10):
+        response = await http.post(
+            "/telegram/webhook",
+            content=endless(),
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+    assert response.status_code == 413
+    assert pulled == container.settings.max_request_body_bytes // chunk + 1
