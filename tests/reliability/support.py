@@ -9,7 +9,9 @@ the services would cost more time than the behaviour under test.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -17,7 +19,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +28,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import CursorResult, insert, select, text, update
+from sqlalchemy import CursorResult, func, insert, select, text, update
 from sqlalchemy.engine import URL, make_url
 
 from app.db import migrate
@@ -222,6 +224,30 @@ async def all_recorded_and_free(db: Database, expected: int) -> bool:
     return sum(s.status == "sent" and s.claimed_by is None for s in states) == expected
 
 
+async def count_recorded_and_free(db: Database) -> int:
+    """The same as `all_recorded_and_free` counts, in one cheap statement: polled while the
+    fake Bot API in this process timestamps arrivals, so it must not hog the event loop."""
+    async with db.read() as conn:
+        found = await conn.execute(
+            select(func.count())
+            .select_from(sr)
+            .where(sr.c.status == "sent", sr.c.claimed_by.is_(None))
+        )
+        return int(found.scalar_one())
+
+
+async def expire_leases_of(db: Database, pid: int) -> int:
+    """`expire_leases` for one dead process only (worker ids are `host:pid:random`), so the
+    claims of the replica still running stay its own."""
+    async with db.transaction() as conn:
+        result: CursorResult[Any] = await conn.execute(
+            update(sr)
+            .where(sr.c.claimed_by.like(f"%:{pid}:%"))
+            .values(claimed_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        return result.rowcount or 0
+
+
 async def expire_leases(db: Database) -> int:
     """What two minutes of waiting would do to the leases a dead process left behind."""
     async with db.transaction() as conn:
@@ -255,6 +281,58 @@ def sends_per_reminder(calls: Iterable[Call]) -> Counter[int]:
     for call in calls:
         counts.update(done_ids(call))
     return counts
+
+
+def busiest_windows(calls: Iterable[Call]) -> tuple[int, int]:
+    """The most `sendMessage` requests that reached the fake Bot API within one second, in
+    all and to one chat: every window [t, t + 1 s) that starts at an arrival is counted (a
+    window holding the most arrivals can always be slid to start at one). Refused requests
+    count too; Telegram counts them against the limit as well."""
+    everything: list[float] = []
+    by_chat: dict[object, list[float]] = {}
+    for call in calls:
+        if call.method.lower() != "sendmessage":
+            continue
+        everything.append(call.at)
+        by_chat.setdefault(call.chat_id, []).append(call.at)
+    return _densest(everything), max((_densest(ts) for ts in by_chat.values()), default=0)
+
+
+def _densest(times: list[float]) -> int:
+    times = sorted(times)
+    best = 0
+    for i, start in enumerate(times):
+        best = max(best, bisect.bisect_left(times, start + 1.0, lo=i) - i)
+    return best
+
+
+@contextlib.contextmanager
+def steady_fake() -> Iterator[None]:
+    """While the fake Bot API in this process timestamps arrivals, keep the collector off the
+    heap that exists already. A full collection walks all of it (aiogram's and pydantic's
+    models, SQLAlchemy: what the server hides with gc.freeze() for the same reason) and
+    stalls this event loop for ~200 ms; the requests that queued meanwhile are then stamped
+    as one burst, a rate the server never sent (seen: 22 messages within 7 ms after a 203 ms
+    collection). The objects made while it runs are still collected."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def assert_within_rates(calls: Iterable[Call], env: Mapping[str, str]) -> tuple[int, int]:
+    """Every one-second window of arrivals at the fake Bot API within SEND_RATE_GLOBAL in
+    all and SEND_RATE_PER_CHAT per chat, with nothing over; returns the busiest windows."""
+    global_rate = float(env["SEND_RATE_GLOBAL"])
+    per_chat_rate = float(env["SEND_RATE_PER_CHAT"])
+    busiest, busiest_chat = busiest_windows(calls)
+    assert busiest <= global_rate, f"{busiest} messages in one second (limit {global_rate:g})"
+    assert busiest_chat <= per_chat_rate, (
+        f"{busiest_chat} messages to one chat in one second (limit {per_chat_rate:g})"
+    )
+    return busiest, busiest_chat
 
 
 # --- real server processes ----------------------------------------------------------------
