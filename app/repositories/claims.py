@@ -119,6 +119,21 @@ async def next_action_after(conn: AsyncConnection, now: datetime) -> datetime | 
     return value
 
 
+async def live_claimers(conn: AsyncConnection, now: datetime) -> set[str]:
+    """The workers that hold unexpired leases on open reminders."""
+    rows = await conn.execute(
+        select(sr.c.claimed_by)
+        .distinct()
+        .where(
+            sr.c.status.in_(OPEN_REMINDER_STATUSES),
+            sr.c.next_action_at <= now,
+            sr.c.claimed_by.is_not(None),
+            sr.c.claimed_until > now,
+        )
+    )
+    return {worker for worker in rows.scalars() if worker is not None}
+
+
 async def backlog(conn: AsyncConnection, now: datetime) -> int:
     return int(
         (

@@ -113,6 +113,7 @@ class Dispatcher:
         self._unrecorded_messages = 0
         self._schedules: dict[int, WorkSchedule] = {}
         self._record_lock = asyncio.Lock()
+        self._waited_for: set[str] = set()
 
     async def run_pass(self) -> PassCounts:
         counts = PassCounts()
@@ -160,6 +161,7 @@ class Dispatcher:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             await claims_repo.park_waiting(conn, now=now, until=now + PARK_FOR, limit=10_000)
+        await self._after_a_crash(now)
         sent_to: dict[int, int] = {}
         for _ in range(MAX_BATCHES_PER_PASS):
             now = self.clock.now()
@@ -182,6 +184,20 @@ class Dispatcher:
             self.metrics.backlog.set(await claims_repo.backlog(conn, self.clock.now()))
         # Everything was recorded by now; keeping schedules across passes grew without bound.
         self._schedules.clear()
+
+    async def _after_a_crash(self, now: datetime) -> None:
+        """Another worker's live leases, seen while this one holds the dispatch lock, mean
+        it died in a pass (a pass that ends records or releases all it claimed), maybe
+        sending at full pace until that moment. Its pace is not known here, so the first
+        pass after that waits one window before sending: no one-second window, and no
+        chat's gap, then holds messages from both. (Seen without it: 2 messages to a chat
+        within a second at SEND_RATE_PER_CHAT=1, when the survivor took over.)"""
+        async with self.db.read() as conn:
+            claimers = await claims_repo.live_claimers(conn, now)
+        claimers.discard(self.worker)
+        if claimers - self._waited_for:
+            self.sender.pacer.pause(self.sender.pacer.window)
+        self._waited_for = claimers
 
     async def _keep_leases(self, ids: list[int]) -> None:
         while True:
