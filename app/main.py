@@ -25,6 +25,7 @@ from app.llm.client import LLMClient
 from app.llm.writer import Writer
 from app.logs import configure_logging
 from app.routers import dev, health, internal, leads, me, plans, reminders, telegram, webapp
+from app.routers.errors import install_database_unavailable
 from app.scheduler.drafts import DraftPrefetchLoop
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
@@ -111,6 +112,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    install_database_unavailable(app)
     app.include_router(health.router)
     app.include_router(me.router)
     app.include_router(leads.router)
