@@ -103,6 +103,7 @@ async def _crash_loop(
         # answer, so with instant answers a kill would almost never find one in flight.
         fake.delay = 0.2
         history: list[Kill] = []
+        in_flight_before: Counter[int] = Counter()
         try:
             with steady_fake():
                 async with (
@@ -146,14 +147,19 @@ async def _crash_loop(
                             await kill_server(victim)
                             at = loop.time() - started
                             await asyncio.sleep(0.3)  # a request on the wire still arrives
-                            delivered = set(sends_per_reminder(fake.sent_messages()))
+                            delivered = sends_per_reminder(fake.sent_messages())
                             states = await reminder_states(db)
+                            # Claimed by the dead process, unrecorded, and delivered once
+                            # more than the earlier kills account for: the dead one sent it.
+                            # (Delivered by an earlier victim and merely re-claimed is not.)
                             in_flight = {
                                 rid
-                                for rid in delivered
+                                for rid, times in delivered.items()
                                 if states[rid].status != "sent"
                                 and f":{pid}:" in (states[rid].claimed_by or "")
+                                and times > in_flight_before[rid]
                             }
+                            in_flight_before.update(in_flight)
                             history.append(Kill(at, pid, in_flight))
                             # The survivor takes over while the dead leases still live, as
                             # it would in the two minutes they really last.
