@@ -91,7 +91,7 @@ async def _scenario(
     answers: list[tuple[str, int, Any]] = []
     async with (
         servers_stopped_at_exit() as servers,
-        httpx.AsyncClient(timeout=120.0, trust_env=False) as http,
+        httpx.AsyncClient(timeout=300.0, trust_env=False) as http,
     ):
         started = await asyncio.gather(
             *(start_server(f"r{i}", url, env, tmp_path) for i in range(replicas)),
@@ -117,7 +117,7 @@ async def _scenario(
         try:
             await wait_until(
                 lambda: fully_recorded(db, total),
-                within=120,
+                within=max(120.0, total / 60),  # 100/s at best; 10,000 take ~105 s
                 what=f"all {total} reminders recorded as sent",
                 servers=servers,
                 interval=0.25,
@@ -141,7 +141,8 @@ async def _scenario(
     assert not twice, f"sent more than once: {dict(list(twice.items())[:20])}"
     assert not [c for c in fake.calls_to("sendMessage") if not c.ok], "a refused send"
     # Together, by the fake's arrival times: never over either limit in any one second.
-    assert_within_rates(fake.calls, env)
+    busiest = assert_within_rates(fake.calls, env)
+    print(f"\nreplicas figures: {total} reminders, busiest second in all and per chat {busiest}")
 
     assert answers
     assert all(status == 200 for _, status, _ in answers), answers[:5]
