@@ -206,9 +206,9 @@ class Dispatcher:
         """Another worker's live leases, seen while this one holds the dispatch lock, mean
         it died in a pass (a pass that ends records or releases all it claimed), maybe
         sending at full pace until that moment. Its pace is not known here, so the first
-        pass after that waits one window before sending: no one-second window, and no
-        chat's gap, then holds messages from both. (Seen without it: 2 messages to a chat
-        within a second at SEND_RATE_PER_CHAT=1, when the survivor took over.)"""
+        pass after that waits one window before sending: otherwise a chat whose reminders
+        were split across the two workers' claims can get two messages within its gap,
+        and at the default 30/s two back-to-back paced streams can put 31 in one second."""
         async with self.db.read() as conn:
             claimers = await claims_repo.live_claimers(conn, now)
         claimers.discard(self.worker)
