@@ -26,6 +26,7 @@ from app.llm.client import LLMClient
 from app.llm.writer import Writer
 from app.logs import configure_logging
 from app.routers import dev, health, internal, leads, me, plans, reminders, telegram, webapp
+from app.routers.errors import install_database_unavailable
 from app.scheduler.drafts import DraftPrefetchLoop
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
@@ -113,6 +114,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    install_database_unavailable(app)
     app.include_router(health.router)
     app.include_router(me.router)
     app.include_router(leads.router)

@@ -16,6 +16,9 @@ from app.db.engine import READ_ONLY_OPTION, SQLITE_BUSY_TIMEOUT_MS, create_engin
 
 AFTER_COMMIT = "eplan_after_commit"
 
+# How long a health probe waits for SQLite's write lock: under the health check's 2 s.
+SQLITE_WRITE_PROBE_SECONDS = 1.5
+
 
 def after_commit(conn: AsyncConnection, callback: Callable[[], None]) -> None:
     """Run `callback` when the transaction `conn` is in commits (never if it rolls back)."""
@@ -127,8 +130,26 @@ class Database:
             yield conn
 
     async def ping(self) -> None:
+        """Raises unless the database answers and, on SQLite, can take a write.
+
+        In WAL mode reads go on while another connection holds SQLite's write lock, but
+        nothing can be recorded: no press, no reminder. Healthy means able to do the work,
+        so the probe also takes the write lock (and gives it back at once), on a connection
+        of its own with a short timeout, leaving the pool's connections as they are."""
         async with self.read() as conn:
             await conn.execute(text("SELECT 1"))
+        path = self.engine.url.database
+        if not self.is_postgres and path and path != ":memory:":
+            await asyncio.to_thread(_sqlite_write_probe, path, SQLITE_WRITE_PROBE_SECONDS)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _sqlite_write_probe(path: str, timeout: float) -> None:
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()

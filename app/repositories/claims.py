@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, false, func, not_, or_, select, update
+from sqlalchemy import CursorResult, and_, exists, false, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
@@ -117,6 +118,35 @@ async def next_action_after(conn: AsyncConnection, now: datetime) -> datetime | 
         )
     ).scalar_one_or_none()
     return value
+
+
+async def release_all(conn: AsyncConnection, *, worker: str, now: datetime) -> int:
+    """Every claim `worker` holds on a due open reminder, given back."""
+    result: CursorResult[Any] = await conn.execute(
+        update(sr)
+        .where(
+            sr.c.status.in_(OPEN_REMINDER_STATUSES),
+            sr.c.next_action_at <= now,
+            sr.c.claimed_by == worker,
+        )
+        .values(claimed_by=None, claimed_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
+async def live_claimers(conn: AsyncConnection, now: datetime) -> set[str]:
+    """The workers that hold unexpired leases on open reminders."""
+    rows = await conn.execute(
+        select(sr.c.claimed_by)
+        .distinct()
+        .where(
+            sr.c.status.in_(OPEN_REMINDER_STATUSES),
+            sr.c.next_action_at <= now,
+            sr.c.claimed_by.is_not(None),
+            sr.c.claimed_until > now,
+        )
+    )
+    return {worker for worker in rows.scalars() if worker is not None}
 
 
 async def backlog(conn: AsyncConnection, now: datetime) -> int:

@@ -113,6 +113,8 @@ class Dispatcher:
         self._unrecorded_messages = 0
         self._schedules: dict[int, WorkSchedule] = {}
         self._record_lock = asyncio.Lock()
+        self._waited_for: set[str] = set()
+        self._failed = False
 
     async def run_pass(self) -> PassCounts:
         counts = PassCounts()
@@ -128,6 +130,7 @@ class Dispatcher:
                     await self._pass(counts)
             except Exception:
                 outcome = "error"
+                self._failed = True
                 raise
             finally:
                 elapsed = self.clock.monotonic() - started
@@ -158,8 +161,11 @@ class Dispatcher:
 
     async def _pass(self, counts: PassCounts) -> None:
         now = self.clock.now()
+        if self._failed:
+            await self._after_a_failed_pass(now)
         async with self.db.transaction() as conn:
             await claims_repo.park_waiting(conn, now=now, until=now + PARK_FOR, limit=10_000)
+        await self._after_a_crash(now)
         sent_to: dict[int, int] = {}
         for _ in range(MAX_BATCHES_PER_PASS):
             now = self.clock.now()
@@ -182,6 +188,33 @@ class Dispatcher:
             self.metrics.backlog.set(await claims_repo.backlog(conn, self.clock.now()))
         # Everything was recorded by now; keeping schedules across passes grew without bound.
         self._schedules.clear()
+
+    async def _after_a_failed_pass(self, now: datetime) -> None:
+        """A pass that failed (the database went away, say) left its claims leased for
+        LEASE, and its unrecorded messages unrecorded. Passes in this process run one at a
+        time, so nothing is working on them now: take them back at once rather than two
+        minutes later. What was sent but not recorded goes out again, as after a crash."""
+        async with self.db.transaction() as conn:
+            released = await claims_repo.release_all(conn, worker=self.worker, now=now)
+        self._pending = []
+        self._unrecorded_messages = 0
+        self._permits = asyncio.Semaphore(SEND_CONCURRENCY)
+        self._failed = False
+        log.info("took back %s claims of a failed pass", released)
+
+    async def _after_a_crash(self, now: datetime) -> None:
+        """Another worker's live leases, seen while this one holds the dispatch lock, mean
+        it died in a pass (a pass that ends records or releases all it claimed), maybe
+        sending at full pace until that moment. Its pace is not known here, so the first
+        pass after that waits one window before sending: otherwise a chat whose reminders
+        were split across the two workers' claims can get two messages within its gap,
+        and at the default 30/s two back-to-back paced streams can put 31 in one second."""
+        async with self.db.read() as conn:
+            claimers = await claims_repo.live_claimers(conn, now)
+        claimers.discard(self.worker)
+        if claimers - self._waited_for:
+            self.sender.pacer.pause(self.sender.pacer.window)
+        self._waited_for = claimers
 
     async def _keep_leases(self, ids: list[int]) -> None:
         while True:
@@ -235,7 +268,16 @@ class Dispatcher:
             async with gate:
                 await self._serve(job, leads, counts, sent_to)
 
-        await asyncio.gather(*(serve(job) for job in jobs.values()))
+        tasks = [asyncio.create_task(serve(job)) for job in jobs.values()]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            # One job failed (or the pass was cancelled): stop the others sending, so the
+            # claims a failed pass leaves behind are no longer being worked on.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         await self._flush()
 
     async def _serve(
@@ -331,14 +373,16 @@ class Dispatcher:
         async with self._record_lock:
             pending, self._pending = self._pending, []
             messages, self._unrecorded_messages = self._unrecorded_messages, 0
-            try:
-                if pending:
-                    await steps_service.record_deliveries(
-                        self.db, self.worker, pending, self._schedules, self.clock.now()
-                    )
-            finally:
-                for _ in range(messages):
-                    self._permits.release()
+            if pending:
+                await steps_service.record_deliveries(
+                    self.db, self.worker, pending, self._schedules, self.clock.now()
+                )
+            # Only once recorded. A record that failed fails the pass, and its messages,
+            # still unrecorded, keep their permits until the next pass starts afresh:
+            # released here, they let the other jobs send more before they are cancelled
+            # (seen: 33 repeated after SQLite was locked, with SEND_CONCURRENCY 32).
+            for _ in range(messages):
+                self._permits.release()
 
     async def _give_back(self, ids: list[int], counts: PassCounts, reason: str) -> None:
         counts.failed += len(ids)

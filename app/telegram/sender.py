@@ -99,6 +99,9 @@ class Pacer:
         self.clock = clock
         self.global_gap = 1.0 / (global_rate * PACING_HEADROOM)
         self.chat_gap = 1.0 / (per_chat_rate * PACING_HEADROOM)
+        # Long enough that no one-second window, and no chat's gap, spans sends from
+        # before and after a pause of this length.
+        self.window = max(1.0, self.chat_gap)
         self._next_global = 0.0
         self._next_chat: dict[int, float] = {}
         self._paused_until = 0.0
