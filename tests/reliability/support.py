@@ -102,6 +102,17 @@ async def throwaway_sqlite(directory: Path) -> URL:
     return url
 
 
+@contextlib.asynccontextmanager
+async def throwaway_database(engine: str, directory: Path) -> AsyncIterator[URL]:
+    """A migrated database of its own on `engine`: PostgreSQL's dropped afterwards,
+    SQLite's a file in `directory`."""
+    if engine == "postgresql":
+        async with throwaway_postgres() as url:
+            yield url
+    else:
+        yield await throwaway_sqlite(directory)
+
+
 async def clean(db: Database) -> None:
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     async with db.transaction() as conn:

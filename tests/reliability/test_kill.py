@@ -36,8 +36,7 @@ from tests.reliability.support import (
     servers_stopped_at_exit,
     start_server,
     stop_server,
-    throwaway_postgres,
-    throwaway_sqlite,
+    throwaway_database,
     unless_run_slow,
     wait_until,
 )
@@ -69,15 +68,6 @@ class KillOutcome:
         )
 
 
-@contextlib.asynccontextmanager
-async def _database(engine: str, tmp_path: Path) -> AsyncIterator[URL]:
-    if engine == "postgresql":
-        async with throwaway_postgres() as url:
-            yield url
-    else:
-        yield await throwaway_sqlite(tmp_path)
-
-
 async def _kill_and_restart(
     tmp_path: Path,
     engine: str,
@@ -92,7 +82,7 @@ async def _kill_and_restart(
     it, let the leases run out, and let a fresh server finish the job. `hold(url)`, if
     given, is entered before the first server starts and left right after the kill."""
     total = users * per_user
-    async with _database(engine, tmp_path) as url, FakeTelegram() as fake:
+    async with throwaway_database(engine, tmp_path) as url, FakeTelegram() as fake:
         db = Database.from_url(url)
         try:
             now = datetime.now(UTC)

@@ -17,13 +17,11 @@ per request in the 10-minute run, about 70 kB in the 45 s one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
 import statistics
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,8 +45,7 @@ from tests.reliability.support import (
     servers_stopped_at_exit,
     start_server,
     steady_fake,
-    throwaway_postgres,
-    throwaway_sqlite,
+    throwaway_database,
     unless_run_slow,
 )
 from tests.support.fake_telegram import Call, FakeTelegram
@@ -197,17 +194,8 @@ async def _sample_memory(
         await asyncio.sleep(1.0)
 
 
-@contextlib.asynccontextmanager
-async def _database(engine: str, tmp_path: Path) -> AsyncIterator[URL]:
-    if engine == "postgresql":
-        async with throwaway_postgres() as url:
-            yield url
-    else:
-        yield await throwaway_sqlite(tmp_path)
-
-
 async def _soak(tmp_path: Path, engine: str, seconds: float) -> dict[str, Any]:
-    async with _database(engine, tmp_path) as url, FakeTelegram() as fake:
+    async with throwaway_database(engine, tmp_path) as url, FakeTelegram() as fake:
         db = Database.from_url(url)
         try:
             with steady_fake():
