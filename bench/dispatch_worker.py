@@ -15,6 +15,7 @@ with `@@ ` so nothing else printed can be mistaken for one.
     {"cmd": "raw", "n": 5000, "first_chat": 1}
                                            n sends straight through the Sender, no database
     {"cmd": "memory"}                      VmRSS and VmHWM of this process
+    {"cmd": "trim"}                        the same after giving free heap back to the system
     {"cmd": "departures"}                  when each message left the Sender, and to whom
     {"cmd": "trace_start"} / {"cmd": "trace_top", "n": 15}
                                            tracemalloc: what the live memory is, by line
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import json
 import sys
@@ -151,6 +153,11 @@ class Worker:
         if name == "raw":
             return await self._raw(int(command["n"]), int(command["first_chat"]))
         if name == "memory":
+            return memory()
+        if name == "trim":
+            # How much of the resident memory is free heap the C allocator kept, not live data.
+            gc.collect()
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
             return memory()
         if name == "departures":
             if not isinstance(self.transport, Timestamped):

@@ -1,0 +1,131 @@
+"""aiogram imported with its models deferred (app/lazy_aiogram.py) builds the same models.
+
+Each check runs in a fresh interpreter, because the way aiogram was imported is fixed for
+the life of a process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Prints, for every model aiogram exports, a digest of its JSON schema, after the import
+# chosen by argv[1]: "lazy" through the app, "eager" with aiogram imported on its own first.
+_PROBE = r"""
+import hashlib, json, sys
+mode = sys.argv[1]
+if mode == "eager":
+    import aiogram
+import app
+from app.lazy_aiogram import import_aiogram
+from pydantic import BaseModel
+from pydantic.errors import PydanticInvalidForJsonSchema
+import aiogram.methods, aiogram.types
+built_at_import = {
+    module.__name__: sum(
+        1 for name in module.__all__
+        if isinstance(getattr(module, name), type) and issubclass(getattr(module, name), BaseModel)
+        and getattr(module, name).__pydantic_complete__
+    )
+    for module in (aiogram.types, aiogram.methods)
+}
+digests = {}
+for module in (aiogram.types, aiogram.methods):
+    for name in module.__all__:
+        model = getattr(module, name)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        if model.__pydantic_generic_metadata__["parameters"]:
+            continue  # an open generic such as TelegramMethod[T] has no schema of its own
+        try:
+            schema = json.dumps(model.model_json_schema(), sort_keys=True)
+        except PydanticInvalidForJsonSchema as exc:
+            schema = f"no JSON schema: {exc}"  # a field of a type JSON Schema cannot describe
+        digests[f"{module.__name__}.{name}"] = hashlib.sha256(schema.encode()).hexdigest()
+print(json.dumps({"built_at_import": built_at_import, "digests": digests, "again": import_aiogram()}))
+"""
+
+
+def _probe(mode: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, mode],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def test_deferred_models_match_the_eager_ones() -> None:
+    lazy = _probe("lazy")
+    eager = _probe("eager")
+    # The app's import really deferred them, and the eager run really built them up front.
+    # (Methods without forward references are built when their class is created either way;
+    # more of them are complete after an eager import, which builds the types they name.)
+    lazy_built, eager_built = lazy["built_at_import"], eager["built_at_import"]
+    assert isinstance(lazy_built, dict)
+    assert isinstance(eager_built, dict)
+    assert lazy_built["aiogram.types"] == 0
+    assert eager_built["aiogram.types"] > 400
+    assert lazy_built["aiogram.methods"] <= eager_built["aiogram.methods"]
+    lazy_digests = lazy["digests"]
+    eager_digests = eager["digests"]
+    assert isinstance(lazy_digests, dict)
+    assert isinstance(eager_digests, dict)
+    assert len(lazy_digests) > 500
+    assert lazy_digests.keys() == eager_digests.keys()
+    differing = [name for name in lazy_digests if lazy_digests[name] != eager_digests[name]]
+    assert differing == []
+    # A second call is a no-op once aiogram is in the process.
+    assert lazy["again"] is False
+    assert eager["again"] is False
+
+
+def test_a_webhook_update_and_a_bot_call_work_after_a_lazy_import() -> None:
+    script = r"""
+import app, asyncio, json
+from aiogram import Bot
+from aiogram.methods import Response, SendMessage
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+update = Update.model_validate({
+    "update_id": 7,
+    "callback_query": {
+        "id": "1", "from": {"id": 5, "is_bot": False, "first_name": "Ann"},
+        "chat_instance": "c", "data": "step:done:9",
+        "message": {"message_id": 3, "date": 1700000000, "chat": {"id": 5, "type": "private"},
+                    "text": "Call Bob", "reply_markup": {"inline_keyboard": [[
+                        {"text": "Done", "callback_data": "step:done:9"}]]}},
+    },
+})
+message = update.callback_query.message
+assert isinstance(message, Message) and message.from_user is None
+assert message.reply_markup.inline_keyboard[0][0].callback_data == "step:done:9"
+answer = Response[Message].model_validate({"ok": True, "result": {
+    "message_id": 4, "date": 1700000001, "chat": {"id": 5, "type": "private"},
+    "from": {"id": 1, "is_bot": True, "first_name": "bot"}, "text": "x"}})
+assert answer.result.from_user.is_bot
+keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="a", callback_data="b")]])
+method = SendMessage(chat_id=5, text="hi", reply_markup=keyboard)
+print(json.dumps(method.model_dump(mode="json", exclude_none=True, exclude_defaults=True)))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    sent = json.loads(done.stdout.splitlines()[-1])
+    assert sent["chat_id"] == 5
+    assert sent["text"] == "hi"
+    assert sent["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "b"
