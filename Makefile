@@ -23,6 +23,15 @@ env:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv \
 		|| python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
+	@$(MAKE) --no-print-directory .venv/.bytecode-compiled
+
+# Bytecode for every installed package, compiled once per lock, as the Docker image does
+# (UV_COMPILE_BYTECODE). Where PYTHONDONTWRITEBYTECODE is set, Python never caches it
+# itself, and every process (each test's server, each benchmark start) would compile
+# aiogram, SQLAlchemy and the rest again: seconds per start.
+.venv/.bytecode-compiled: uv.lock
+	@$(UV) sync --frozen --quiet --compile-bytecode
+	@touch $@
 
 # The Mini App's dependencies, installed again only when the lock changes.
 webapp/node_modules/.package-lock.json: webapp/package-lock.json

@@ -22,6 +22,7 @@ from app.bot.lifecycle import start_bot, stop_bot
 from app.clock import Clock, SystemClock
 from app.container import Container
 from app.db.database import Database
+from app.lazy_aiogram import build_update_model
 from app.llm.client import LLMClient
 from app.llm.writer import Writer
 from app.logs import configure_logging
@@ -51,8 +52,8 @@ def create_app(
     """Build the app. Tests pass their own clock and an already-open database.
 
     `freeze_heap` is for the server process (`app.main:app`): once started, it moves every
-    object alive then (aiogram's ~440 pydantic models, SQLAlchemy's tables, the routes, some
-    200 MB in all) out of the garbage collector's view. They live as long as the process
+    object alive then (the pydantic models, SQLAlchemy's tables, the routes, the modules)
+    out of the garbage collector's view. They live as long as the process
     anyway, and without this every full collection walks them all, stalling the event loop
     for 100-200 ms at a time: that was the webhook's p99. Not in tests, which build many
     apps in one process and would keep each one's objects for good."""
@@ -89,6 +90,7 @@ def create_app(
                 "writer: %s",
                 f"model {settings.llm_model}" if settings.llm_configured else "offline templates",
             )
+            build_update_model()
             if freeze_heap:
                 gc.collect()
                 gc.freeze()

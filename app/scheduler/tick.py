@@ -184,10 +184,12 @@ class Dispatcher:
                 keeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await keeper
+                # The batch is recorded (or the pass failed, and its deliveries are
+                # dropped): its users' schedules are not needed again. Kept for the whole
+                # pass, they grew with the number of users reminded.
+                self._schedules.clear()
         async with self.db.read() as conn:
             self.metrics.backlog.set(await claims_repo.backlog(conn, self.clock.now()))
-        # Everything was recorded by now; keeping schedules across passes grew without bound.
-        self._schedules.clear()
 
     async def _after_a_failed_pass(self, now: datetime) -> None:
         """A pass that failed (the database went away, say) left its claims leased for
