@@ -72,12 +72,3 @@ def _bind_missing_names(namespace: Mapping[str, Any]) -> None:
             module_globals = vars(module)
             for key, value in namespace.items():
                 module_globals.setdefault(key, value)
-
-
-def build_update_model() -> None:
-    """Build the validator of `Update`, which every incoming update goes through, now rather
-    than on the first update (about 0.1 s, and it covers the messages and callback queries
-    nested in it). The lifespan calls this before the server takes requests."""
-    from aiogram.types import Update
-
-    Update.model_validate({"update_id": 0})

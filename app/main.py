@@ -22,7 +22,6 @@ from app.bot.lifecycle import start_bot, stop_bot
 from app.clock import Clock, SystemClock
 from app.container import Container
 from app.db.database import Database
-from app.lazy_aiogram import build_update_model
 from app.llm.client import LLMClient
 from app.llm.writer import Writer
 from app.logs import configure_logging
@@ -90,7 +89,6 @@ def create_app(
                 "writer: %s",
                 f"model {settings.llm_model}" if settings.llm_configured else "offline templates",
             )
-            build_update_model()
             if freeze_heap:
                 gc.collect()
                 gc.freeze()

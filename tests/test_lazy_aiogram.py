@@ -129,3 +129,34 @@ print(json.dumps(method.model_dump(mode="json", exclude_none=True, exclude_defau
     assert sent["chat_id"] == 5
     assert sent["text"] == "hi"
     assert sent["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "b"
+
+
+def test_the_hot_models_are_built_before_the_first_update_or_send() -> None:
+    script = r"""
+import app, json
+from aiogram import Bot
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
+from aiogram.types import InlineKeyboardMarkup, Message, Update
+from app.telegram import response_models
+hot = (Update, Message, InlineKeyboardMarkup, SendMessage, AnswerCallbackQuery, EditMessageText)
+before = [model.__pydantic_complete__ for model in hot]
+response_models.hold_response_models(Bot("123:abc"))
+after = [model.__pydantic_complete__ for model in hot]
+print(json.dumps({"before": before, "after": after,
+                  "held": sorted(kind.__name__ for kind in response_models._held)}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    state = json.loads(done.stdout.splitlines()[-1])
+    # Nothing of the hot set is built by the import alone, except methods that name no
+    # other type (AnswerCallbackQuery); all of it is built once a bot is set up.
+    assert state["before"][:3] == [False, False, False]
+    assert state["after"] == [True] * 6
+    assert state["held"] == ["AnswerCallbackQuery", "EditMessageText", "SendMessage"]

@@ -18,10 +18,24 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.methods import Response, TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    Response,
+    SendMessage,
+    TelegramMethod,
+)
 from aiogram.methods.base import TelegramType
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 _held: dict[type[Any], type[Any]] = {}
+
+# The Bot API calls of the hot paths: a reminder, and the answer and edit of a button press.
+HOT_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
+    SendMessage,
+    AnswerCallbackQuery,
+    EditMessageText,
+)
 
 
 class HoldResponseModels(BaseRequestMiddleware):
@@ -38,6 +52,26 @@ class HoldResponseModels(BaseRequestMiddleware):
 
 
 def hold_response_models(bot: Bot) -> Bot:
-    """Install the middleware on the bot's session; returns the bot."""
+    """Install the middleware on the bot's session, and build the hot models; returns the
+    bot."""
     bot.session.middleware(HoldResponseModels())
+    build_hot_models()
     return bot
+
+
+def build_hot_models() -> None:
+    """Build the models every update, reminder and press goes through, before the first one.
+
+    aiogram's models are built when first used (app/lazy_aiogram.py). Left to the first
+    reminder, building them made its request about 150 ms slower than the rest: enough that
+    the 31st message of a paced burst reached Telegram within one second of the first (a
+    429, seen in the pacing benchmark). Building them here costs start-up about 0.2 s on a slow machine.
+    Building twice is a no-op."""
+    # Message first: the models built after it reuse its schema instead of generating it
+    # again (half the time).
+    for model in (Message, Update, InlineKeyboardMarkup, InlineKeyboardButton):
+        model.model_rebuild()
+    for method in HOT_METHODS:
+        method.model_rebuild()
+        if method not in _held:
+            _held[method] = Response[method.__returning__]  # type: ignore[name-defined]
