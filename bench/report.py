@@ -38,6 +38,11 @@ run to run; each figure is therefore measured side by side with a baseline, alte
 rounds in the same run, and reported as medians and the ratio of medians
 (measured / baseline). `pass` applies the target to the ratio or to the measured median, as
 the target says.
+
+Rows are recorded when their benchmark last ran, and not every session gets the same
+machine: on 2026-11-26 the same baselines (the webhook replay, the dispatcher's raw
+sending) ran 2 to 3 times slower in the last session than in the one before. Compare rows
+of different dates by their ratio column, not their absolute figures.
 """
 
 COLUMNS = [
