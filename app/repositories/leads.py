@@ -62,12 +62,18 @@ async def insert_lead(conn: AsyncConnection, values: dict[str, Any]) -> Lead:
 async def get_for_update(conn: AsyncConnection, lead_id: int, telegram_id: int) -> Lead | None:
     """The caller's lead, locked for the rest of the transaction (PostgreSQL; SQLite's
     BEGIN IMMEDIATE already serialises writers). Every step change locks the lead first,
-    so the read-modify-write of engagement_plan never loses a concurrent update."""
+    so the read-modify-write of engagement_plan never loses a concurrent update.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: it excludes every other step change of the lead just
+    the same, but not the KEY SHARE lock an insert referencing the lead takes for its
+    foreign key. The dispatcher's record updates a reminder and then inserts its activity;
+    a press locks the lead and then updates that reminder. Under FOR UPDATE the two could
+    wait on each other (a deadlock, seen in the soak test)."""
     stmt = select(lead_registry).where(
         lead_registry.c.id == lead_id, lead_registry.c.telegram_id == telegram_id
     )
     if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     row = (await conn.execute(stmt)).first()
     return to_lead(row) if row is not None else None
 
@@ -81,7 +87,7 @@ def _lock_by_reminder_statement(*, for_update: bool) -> Select[Any]:
     stmt = select(lead_registry).where(
         lead_registry.c.id == owner, lead_registry.c.telegram_id == bindparam("p_owner")
     )
-    return stmt.with_for_update(of=lead_registry) if for_update else stmt
+    return stmt.with_for_update(of=lead_registry, key_share=True) if for_update else stmt
 
 
 # Built once per dialect: every step transition starts here, and a statement object reused

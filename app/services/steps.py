@@ -6,10 +6,12 @@ inside `lead_registry.engagement_plan` and `lead_activity_log` together, and app
 sequencing rules: later open steps move by the same number of days when an earlier one is
 snoozed or closes late, and nothing ever moves earlier than planned.
 
-Locking: every function locks the lead row first (SELECT ... FOR UPDATE on PostgreSQL;
-SQLite's BEGIN IMMEDIATE serialises writers), then reads its reminders. One lock order
-everywhere means no deadlocks, and two presses of the same step at the same moment apply
-exactly once: the second sees the first's result.
+Locking: every function locks the lead row first (SELECT ... FOR NO KEY UPDATE on
+PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers), then reads its reminders. One
+lock order everywhere, and two presses of the same step at the same moment apply exactly
+once: the second sees the first's result. The dispatcher's record takes the other order
+(a reminder row, then the lead's KEY SHARE for its activity's foreign key), which is why
+the lead lock is NO KEY UPDATE: that pair of locks does not conflict.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import URL
 
 from app.clock import ManualClock
@@ -13,6 +13,9 @@ from app.db.database import Database
 from app.db.tables import lead_activity_log, scheduled_reminders
 from app.domain.plans import StepSpec
 from app.domain.users import TelegramProfile
+from app.repositories import activity as activity_repo
+from app.repositories import leads as leads_repo
+from app.repositories.activity import NewActivity
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services import users as users_service
@@ -118,3 +121,52 @@ async def test_transitions_on_different_steps_of_one_lead_lose_nothing(
     assert [s.status for s in view.steps] == ["skipped"] * 6
     assert view.plan_status == "completed"
     assert await count_activity(db, "plan_completed") == 1
+
+
+@pytest.mark.parametrize("lock", ["lock_by_reminder", "get_for_update"])
+async def test_a_record_and_a_press_on_one_lead_do_not_deadlock(
+    db: Database, clock: ManualClock, lock: str
+) -> None:
+    """Seen in the soak test on PostgreSQL: the dispatcher's record updates a reminder row,
+    then inserts its activity (whose foreign key takes KEY SHARE on the lead row); a press
+    locks the lead row, then updates the same reminder. With the lead locked FOR UPDATE that
+    is a cycle, and PostgreSQL aborts one side after deadlock_timeout. FOR NO KEY UPDATE,
+    which still serialises every step change of a lead, does not conflict with KEY SHARE."""
+    if not db.is_postgres:
+        pytest.skip("row locks: SQLite has one writer at a time")
+    user = await users_service.sign_in(
+        db, TelegramProfile(telegram_id=1, first_name="A"), clock.now()
+    )
+    lead = await plans_service.create_lead(
+        db, user, {"name": "L"}, [StepSpec(step_id=1, description="a", delay_days=0)], clock.now()
+    )
+    reminder_id = lead.steps[0].reminder_id
+    assert reminder_id is not None
+    touch = (
+        update(scheduled_reminders)
+        .where(scheduled_reminders.c.id == reminder_id)
+        .values(reminder_count=scheduled_reminders.c.reminder_count)
+    )
+    async with db.engine.connect() as record, db.engine.connect() as press:
+        await record.begin()
+        await press.begin()
+        await record.execute(touch)
+        if lock == "lock_by_reminder":
+            locked = await leads_repo.lock_by_reminder(press, reminder_id, user.telegram_id)
+        else:
+            locked = await leads_repo.get_for_update(press, lead.id, user.telegram_id)
+        assert locked is not None
+        pressing = asyncio.create_task(press.execute(touch))
+        await asyncio.sleep(0.2)
+        assert not pressing.done()  # waits for the record's row lock, as it should
+        entry = NewActivity(
+            lead_id=lead.id,
+            telegram_id=user.telegram_id,
+            activity_type="step_reminder_sent",
+            created_at=clock.now(),
+            step_id=1,
+        )
+        await asyncio.wait_for(activity_repo.add(record, [entry]), timeout=5)
+        await record.commit()
+        await asyncio.wait_for(pressing, timeout=5)
+        await press.commit()
