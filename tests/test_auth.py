@@ -18,6 +18,7 @@ from app.clock import ManualClock
 from app.db.database import Database
 from app.db.tables import users
 from tests.support import initdata
+from tests.support.users import domain_user
 
 VECTORS = Path(__file__).parent / "fixtures" / "init_data_vectors.json"
 
@@ -293,24 +294,7 @@ def test_user_cache_expires_and_is_bounded() -> None:
     cache = UserCache(ttl=timedelta(seconds=1), max_size=2)
 
     def user(telegram_id: int) -> User:
-        return User(
-            telegram_id=telegram_id,
-            first_name="A",
-            last_name=None,
-            username=None,
-            language_code=None,
-            photo_url=None,
-            timezone="UTC",
-            timezone_set_at=None,
-            work_start="09:00",
-            work_end="18:00",
-            workdays=(1, 2, 3, 4, 5),
-            reminders_paused=False,
-            paused_until=None,
-            blocked_at=None,
-            created_at=now,
-            updated_at=now,
-        )
+        return domain_user(telegram_id, at=now)
 
     cache.put(user(1), now)
     assert cache.get(1, now + timedelta(milliseconds=999)) is not None

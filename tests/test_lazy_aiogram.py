@@ -7,11 +7,8 @@ the life of a process.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.python_process import run_python
 
 # Prints, for every model aiogram exports, a digest of its JSON schema, after the import
 # chosen by argv[1]: "lazy" through the app, "eager" with aiogram imported on its own first.
@@ -51,16 +48,7 @@ print(json.dumps({"built_at_import": built_at_import, "digests": digests, "again
 
 
 def _probe(mode: str) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, mode],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    result: dict[str, object] = json.loads(run_python(_PROBE, mode))
     return result
 
 
@@ -116,16 +104,7 @@ keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="a",
 method = SendMessage(chat_id=5, text="hi", reply_markup=keyboard)
 print(json.dumps(method.model_dump(mode="json", exclude_none=True, exclude_defaults=True)))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    sent = json.loads(done.stdout.splitlines()[-1])
+    sent = json.loads(run_python(script))
     assert sent["chat_id"] == 5
     assert sent["text"] == "hi"
     assert sent["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "b"
@@ -145,16 +124,7 @@ after = [model.__pydantic_complete__ for model in hot]
 print(json.dumps({"before": before, "after": after,
                   "held": sorted(kind.__name__ for kind in response_models._held)}))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    state = json.loads(done.stdout.splitlines()[-1])
+    state = json.loads(run_python(script))
     # Nothing of the hot set is built by the import alone, except methods that name no
     # other type (AnswerCallbackQuery); all of it is built once a bot is set up.
     assert state["before"][:3] == [False, False, False]

@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, time
+from datetime import time
+from typing import Any
 
 import pytest
 
 from app.domain.plans import schedule_of
 from app.domain.users import User
+from tests.support.users import domain_user
 
-_AT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
-
-def _user(telegram_id: int, **changes: object) -> User:
-    base = User(
-        telegram_id=telegram_id,
-        first_name="Ann",
-        last_name=None,
-        username=None,
-        language_code=None,
-        photo_url=None,
-        timezone="Europe/Berlin",
-        timezone_set_at=None,
-        work_start="09:00",
-        work_end="18:00",
-        workdays=(1, 2, 3, 4, 5),
-        reminders_paused=False,
-        paused_until=None,
-        blocked_at=None,
-        created_at=_AT,
-        updated_at=_AT,
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+def _user(telegram_id: int, **changes: Any) -> User:
+    return domain_user(telegram_id, **{"timezone": "Europe/Berlin", **changes})
 
 
 def test_users_with_equal_hours_share_one_schedule() -> None:
