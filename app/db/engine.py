@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Switching a new database file to WAL needs it to itself for a moment, and SQLite can
+# answer "database is locked" to the switch while another connection holds the file:
+# several replicas opening a fresh file together (seen once in the migration race test,
+# under load, with the busy timeout already set). The mode is stored in the file, so the switch is retried briefly and
+# is done once any connection has made it.
+_WAL_ATTEMPTS = 50
+_WAL_RETRY_SECONDS = 0.02
 
 # Execution option a read-only unit of work sets, so SQLite opens a deferred transaction
 # instead of taking the write lock at BEGIN.
@@ -51,8 +59,8 @@ def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
         # Take transaction control away from the driver so BEGIN is ours to choose below.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -67,3 +75,18 @@ def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _use_wal(cursor: Any) -> None:
+    for attempt in range(_WAL_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError, through the async adapter
+            if "locked" not in str(exc) or attempt + 1 == _WAL_ATTEMPTS:
+                raise
+        cursor.execute("PRAGMA journal_mode")
+        row = cursor.fetchone()
+        if row is not None and str(row[0]).lower() == "wal":
+            return
+        time.sleep(_WAL_RETRY_SECONDS)

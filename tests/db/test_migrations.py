@@ -88,7 +88,14 @@ async def test_replicas_starting_together_migrate_once(empty_url: URL) -> None:
     """Four "replicas" race to migrate the same empty database; all must succeed."""
     replicas = [Database.from_url(empty_url) for _ in range(4)]
     try:
-        await asyncio.gather(*(migrate.upgrade(db) for db in replicas))
+        # Every replica runs to its end before any is disposed, and the first failure, if
+        # any, is the one reported.
+        outcomes = await asyncio.gather(
+            *(migrate.upgrade(db) for db in replicas), return_exceptions=True
+        )
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            raise failures[0]
         assert await migrate.current_revision(replicas[0]) == migrate.head_revision()
         assert await schema_diff(replicas[0]) == []
     finally:
