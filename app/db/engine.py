@@ -14,9 +14,10 @@ from sqlalchemy.pool import ConnectionPoolEntry
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Switching a new database file to WAL needs it to itself for a moment, and SQLite can
 # answer "database is locked" to the switch while another connection holds the file:
-# several replicas opening a fresh file together (seen once in the migration race test,
-# under load, with the busy timeout already set). The mode is stored in the file, so the switch is retried briefly and
-# is done once any connection has made it.
+# several replicas opening a fresh file together (seen in the migration race test, under
+# load, with the busy timeout already set). The mode is stored in the file, so the switch
+# is retried briefly, and is done once any connection has made it. A blocking sleep: this
+# runs inside the driver's connect, only while a fresh file is being shared out.
 _WAL_ATTEMPTS = 50
 _WAL_RETRY_SECONDS = 0.02
 

@@ -45,10 +45,13 @@ class HoldResponseModels(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        kind = type(method)
-        if kind not in _held:
-            _held[kind] = Response[method.__returning__]  # type: ignore[name-defined]
+        _hold(type(method))
         return await make_request(bot, method)
+
+
+def _hold(kind: type[TelegramMethod[Any]]) -> None:
+    if kind not in _held:
+        _held[kind] = Response[kind.__returning__]  # type: ignore[name-defined]
 
 
 def hold_response_models(bot: Bot) -> Bot:
@@ -65,13 +68,12 @@ def build_hot_models() -> None:
     aiogram's models are built when first used (app/lazy_aiogram.py). Left to the first
     reminder, building them made its request about 150 ms slower than the rest: enough that
     the 31st message of a paced burst reached Telegram within one second of the first (a
-    429, seen in the pacing benchmark). Building them here costs start-up about 0.2 s on a slow machine.
-    Building twice is a no-op."""
+    429, seen in the pacing benchmark). Building them here costs start-up about 0.3 s on
+    a slow machine. Building twice is a no-op."""
     # Message first: the models built after it reuse its schema instead of generating it
     # again (half the time).
     for model in (Message, Update, InlineKeyboardMarkup, InlineKeyboardButton):
         model.model_rebuild()
     for method in HOT_METHODS:
         method.model_rebuild()
-        if method not in _held:
-            _held[method] = Response[method.__returning__]  # type: ignore[name-defined]
+        _hold(method)

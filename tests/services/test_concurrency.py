@@ -12,10 +12,11 @@ from app.clock import ManualClock
 from app.db.database import Database
 from app.db.tables import lead_activity_log, scheduled_reminders
 from app.domain.plans import StepSpec
-from app.domain.users import TelegramProfile
+from app.domain.users import TelegramProfile, User
 from app.repositories import activity as activity_repo
 from app.repositories import leads as leads_repo
 from app.repositories.activity import NewActivity
+from app.schemas import LeadOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services import users as users_service
@@ -33,6 +34,19 @@ async def count_activity(db: Database, kind: str) -> int:
                 )
             ).scalar_one()
         )
+
+
+async def _one_step_lead(db: Database, clock: ManualClock) -> tuple[User, LeadOut, int]:
+    """A signed-in user with one lead whose plan is a single step due now."""
+    user = await users_service.sign_in(
+        db, TelegramProfile(telegram_id=1, first_name="A"), clock.now()
+    )
+    lead = await plans_service.create_lead(
+        db, user, {"name": "L"}, [StepSpec(step_id=1, description="a", delay_days=0)], clock.now()
+    )
+    reminder_id = lead.steps[0].reminder_id
+    assert reminder_id is not None
+    return user, lead, reminder_id
 
 
 @pytest.fixture
@@ -70,14 +84,7 @@ async def test_simultaneous_presses_apply_once(
 async def test_done_and_skip_racing_leave_one_outcome(
     db: Database, second_db: Database, clock: ManualClock
 ) -> None:
-    user = await users_service.sign_in(
-        db, TelegramProfile(telegram_id=1, first_name="A"), clock.now()
-    )
-    lead = await plans_service.create_lead(
-        db, user, {"name": "L"}, [StepSpec(step_id=1, description="a", delay_days=0)], clock.now()
-    )
-    reminder_id = lead.steps[0].reminder_id
-    assert reminder_id is not None
+    user, _lead, reminder_id = await _one_step_lead(db, clock)
     try:
         results = await asyncio.gather(
             steps_service.close_step(db, user, reminder_id, "complete", clock.now()),
@@ -134,14 +141,7 @@ async def test_a_record_and_a_press_on_one_lead_do_not_deadlock(
     which still serialises every step change of a lead, does not conflict with KEY SHARE."""
     if not db.is_postgres:
         pytest.skip("row locks: SQLite has one writer at a time")
-    user = await users_service.sign_in(
-        db, TelegramProfile(telegram_id=1, first_name="A"), clock.now()
-    )
-    lead = await plans_service.create_lead(
-        db, user, {"name": "L"}, [StepSpec(step_id=1, description="a", delay_days=0)], clock.now()
-    )
-    reminder_id = lead.steps[0].reminder_id
-    assert reminder_id is not None
+    user, lead, reminder_id = await _one_step_lead(db, clock)
     touch = (
         update(scheduled_reminders)
         .where(scheduled_reminders.c.id == reminder_id)
