@@ -12,8 +12,6 @@ from pathlib import Path
 
 from aiogram import Bot
 from aiogram import Dispatcher as BotDispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from fastapi import FastAPI
 
 from app.body_limit import BodyLimitMiddleware
@@ -34,6 +32,7 @@ from app.scheduler.tick import Dispatcher
 from app.services.drafts import DraftService
 from app.services.users import UserCache
 from app.settings import Settings, SettingsError, load_settings
+from app.telegram.json_session import telegram_bot
 from app.telegram.outbox import Outbox, OutboxSession
 from app.telegram.response_models import hold_response_models
 from app.telegram.sender import BotTransport, Sender
@@ -137,13 +136,13 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
     if settings.telegram_bot_token is None:
         # Local mode: the same Bot, dispatcher and handlers, talking to an in-memory outbox.
         outbox = Outbox()
-        bot = Bot(settings.initdata_token, session=OutboxSession(outbox, clock))
-    else:
-        bot = Bot(
-            settings.telegram_bot_token.get_secret_value(),
-            session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base)),
+        bot = hold_response_models(
+            Bot(settings.initdata_token, session=OutboxSession(outbox, clock))
         )
-    hold_response_models(bot)
+    else:
+        bot = telegram_bot(
+            settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base
+        )
     transport = BotTransport(bot)
     sender = Sender(
         transport,

@@ -1,7 +1,7 @@
 """A process that only dispatches, driven by `bench.dispatch` one command at a time.
 
 It holds what the app's lifespan builds for the dispatcher (the real `Dispatcher`, `Sender`,
-aiogram `Bot` with its `AiohttpSession`, the database engine) and nothing else, on the event
+aiogram `Bot` with the app's session, the database engine) and nothing else, on the event
 loop uvicorn would use (uvloop). The Bot talks to the fake Bot API that runs in the
 benchmark's own process: the fake's work is Telegram's, so it must not share this process's
 CPU time or memory.
@@ -43,9 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy.engine import make_url
 
 from app.bot import render
@@ -64,7 +61,7 @@ from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import BATCH_SIZE, LEASE, SEND_CONCURRENCY, Dispatcher
 from app.services import steps as steps_service
 from app.services.steps import Delivery
-from app.telegram.response_models import hold_response_models
+from app.telegram.json_session import telegram_bot
 from app.telegram.sender import BotTransport, Outgoing, Sender
 
 PREFIX = "@@ "
@@ -101,9 +98,7 @@ class Timestamped:
 class Worker:
     def __init__(self, args: argparse.Namespace) -> None:
         self.db = Database.from_url(make_url(args.database_url))
-        self.bot = hold_response_models(
-            Bot(args.token, session=AiohttpSession(api=TelegramAPIServer.from_base(args.api_base)))
-        )
+        self.bot = telegram_bot(args.token, args.api_base)
         self.metrics = DispatchMetrics()
         self.clock = SystemClock()
         # Only when asked: a list of every message would add to the memory figure.

@@ -79,25 +79,18 @@ async def on_reminder_button(
     query: CallbackQuery, callback_data: ReminderAction, container: Container
 ) -> None:
     now = container.clock.now()
-    user = await users_service.get_user(container.db, query.from_user.id, now, container.user_cache)
-    if user is None:
-        await query.answer(NOT_YOURS, show_alert=True)
-        return
     action, reminder_id = callback_data.action, callback_data.reminder_id
     try:
         if action in ("done", "skip"):
-            change = await steps_service.close_step(
-                container.db, user, reminder_id, "complete" if action == "done" else "skip", now
-            )
-            if not change.changed:
-                await query.answer(f"Already {'done' if action == 'done' else 'skipped'}.")
-                return
-            toast = OUTCOME[action]
-            if change.plan_completed:
-                toast += " — plan complete 🎉"
-            await query.answer(toast)
-            await _settle(query, OUTCOME[action])
-        elif action in ("snooze1", "snooze3"):
+            await _close(query, container, action, reminder_id, now)
+            return
+        user = await users_service.get_user(
+            container.db, query.from_user.id, now, container.user_cache
+        )
+        if user is None:
+            await query.answer(NOT_YOURS, show_alert=True)
+            return
+        if action in ("snooze1", "snooze3"):
             days = 1 if action == "snooze1" else 3
             change = await steps_service.snooze(container.db, user, reminder_id, days, now)
             until = _local(change.reminder.due_at, user)
@@ -121,6 +114,29 @@ async def on_reminder_button(
         await query.answer(NOT_YOURS, show_alert=True)
     except Conflict as exc:
         await query.answer(str(exc).capitalize() + ".", show_alert=True)
+
+
+async def _close(
+    query: CallbackQuery, container: Container, action: str, reminder_id: int, now: datetime
+) -> None:
+    """Done or Skip. The owner check is the step service's own: it finds the reminder only
+    among the leads of the user pressing (an unknown user owns none), and reads that user in
+    the same transaction."""
+    change = await steps_service.close_step(
+        container.db,
+        query.from_user.id,
+        reminder_id,
+        "complete" if action == "done" else "skip",
+        now,
+    )
+    if not change.changed:
+        await query.answer(f"Already {'done' if action == 'done' else 'skipped'}.")
+        return
+    toast = OUTCOME[action]
+    if change.plan_completed:
+        toast += " — plan complete 🎉"
+    await query.answer(toast)
+    await _settle(query, OUTCOME[action])
 
 
 async def _lead_summary(container: Container, user: User, reminder_id: int) -> str:

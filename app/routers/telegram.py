@@ -8,10 +8,9 @@ not an update is logged and acknowledged, and an update id seen before is ignore
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiogram.types import Update
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -43,9 +42,8 @@ async def webhook(
     # it is ever held whole.
     body = await request.body()
     try:
-        payload: Any = json.loads(body)
-        update = Update.model_validate(payload, context={"bot": bot})
-    except (ValueError, ValidationError) as exc:
+        update = Update.model_validate_json(body, context={"bot": bot})
+    except ValidationError as exc:
         log.warning("webhook body is not an update: %s", type(exc).__name__)
         return Response(status_code=200)
     now = container.clock.now()

@@ -231,14 +231,18 @@ def _find(unit: _Unit, reminder_id: int) -> Reminder:
 
 
 async def close_step(
-    db: Database, user: User, reminder_id: int, action: str, now: datetime
+    db: Database, user: User | int, reminder_id: int, action: str, now: datetime
 ) -> StepChange:
-    """Complete or skip a step. Repeating the same action is a no-op; the other is a 409."""
+    """Complete or skip a step. Repeating the same action is a no-op; the other is a 409.
+
+    `user` is the owner, or their Telegram id: then they are read in the step's own
+    transaction (a button press, which has no user at hand, saves a round trip)."""
     if action not in _CLOSING:
         raise ValueError(f"unknown closing action {action!r}")
     target_status = _CLOSING[action]
+    telegram_id, known = (user, None) if isinstance(user, int) else (user.telegram_id, user)
     async with db.transaction() as conn:
-        unit = await _open_unit(conn, user.telegram_id, now, user, reminder_id=reminder_id)
+        unit = await _open_unit(conn, telegram_id, now, known, reminder_id=reminder_id)
         reminder = _find(unit, reminder_id)
         if reminder.status == target_status:
             return _view(unit, reminder, changed=False)

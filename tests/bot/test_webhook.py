@@ -268,7 +268,9 @@ async def test_malformed_or_unknown_buttons_get_a_friendly_alert(
     assert answer.params.get("show_alert") is True
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"update_id": "x"}', b'{"hello": 1}'])
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"[]", b'{"update_id": "x"}', b'{"hello": 1}', b"\xff\xfe{}"]
+)
 async def test_a_body_that_is_not_an_update_is_acknowledged(
     app_client: tuple[httpx.AsyncClient, Container], body: bytes
 ) -> None:

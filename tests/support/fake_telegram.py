@@ -2,7 +2,7 @@
 
 `FakeTelegram` runs an aiohttp web server on 127.0.0.1 (a free port) that answers
 `{base}/bot{token}/{method}` the way api.telegram.org does, so the real aiogram `Bot`
-(its real `AiohttpSession`, real HTTP, real JSON, real error mapping) talks to it:
+(the app's real aiohttp session, real HTTP, real JSON, real error mapping) talks to it:
 
     async with FakeTelegram() as fake:
         async with make_bot(fake) as bot:
@@ -47,12 +47,10 @@ from typing import Any, Final, Self
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 from aiohttp.web_request import FileField
 
-from app.telegram.response_models import hold_response_models
+from app.telegram.json_session import telegram_bot
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -125,6 +123,8 @@ class Call:
     response_status: int = 0
     response: dict[str, Any] = field(default_factory=dict)
     answered: bool | None = None
+    content_type: str = ""
+    """How the client sent the parameters: application/json, a form, or none."""
 
     @property
     def ok(self) -> bool:
@@ -615,7 +615,12 @@ class FakeTelegram:
             params = await self._read_params(request)
         except _ApiError as error:
             params, parse_error = {}, error
-        call = Call(method=method, params=params, at=time.monotonic())
+        call = Call(
+            method=method,
+            params=params,
+            at=time.monotonic(),
+            content_type=request.content_type if request.body_exists else "",
+        )
         self.calls.append(call)
         status: int
         body: dict[str, Any]
@@ -929,12 +934,12 @@ def make_bot(
     timeout: float = 10.0,
     default: DefaultBotProperties | None = None,
 ) -> Bot:
-    """A real aiogram Bot whose real AiohttpSession talks to `fake`.
+    """A real aiogram Bot, made as the app makes it (its real aiohttp session), talking to
+    `fake`.
 
     Close it (`async with make_bot(fake) as bot:` or `await bot.session.close()`).
     """
-    session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url), timeout=timeout)
-    return hold_response_models(Bot(token or fake.token, session=session, default=default))
+    return telegram_bot(token or fake.token, fake.base_url, timeout=timeout, default=default)
 
 
 def message_update(
