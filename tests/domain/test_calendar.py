@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.domain import calendar
 from app.domain.calendar import (
     DEFAULT_SCHEDULE,
     WorkSchedule,
@@ -589,3 +590,73 @@ def test_next_local_midnight_inside_a_dst_gap_is_the_end_of_the_gap() -> None:
     midnight = next_local_midnight(utc(2026, 9, 5, 20), chile)
     assert midnight == utc(2026, 9, 6, 4)
     assert local_date(midnight, chile) == date(2026, 9, 6)
+
+
+@st.composite
+def offset_questions(draw: st.DrawFn) -> list[tuple[datetime, datetime]]:
+    """A run of (start, end] questions as a dispatch pass asks them: near each other, mostly
+    moving forward, sometimes back, spanning up to a few days, some across a transition."""
+    cursor = draw(moments).astimezone(UTC)
+    questions = []
+    for _ in range(draw(st.integers(1, 12))):
+        cursor += draw(st.timedeltas(min_value=timedelta(days=-2), max_value=timedelta(days=3)))
+        span = draw(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=9)))
+        questions.append((cursor, cursor + span))
+    return questions
+
+
+@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@given(zone=zones, questions=offset_questions())
+def test_the_remembered_stretch_answers_as_probing_does(
+    zone: ZoneInfo, questions: list[tuple[datetime, datetime]]
+) -> None:
+    calendar._stretches.clear()
+    for start, end in questions:
+        expected = calendar._probe_offset_change(start, end, zone)
+        assert calendar._first_offset_change(start, end, zone) == expected, (start, end)
+
+
+def test_a_transition_found_once_answers_later_questions_in_its_stretch() -> None:
+    calendar._stretches.clear()
+    week_before = utc(2026, 3, 2, 12)  # New York springs forward on 2026-03-08 07:00 UTC
+    assert (
+        calendar._first_offset_change(week_before, week_before + timedelta(days=1), NEW_YORK)
+        is None
+    )
+    [stretch] = calendar._stretches.values()
+    assert (stretch.until, stretch.changes) == (utc(2026, 3, 8, 7), True)
+    later = utc(2026, 3, 7, 20)
+    assert calendar._first_offset_change(later, later + timedelta(days=2), NEW_YORK) == utc(
+        2026, 3, 8, 7
+    )
+    assert calendar._stretches[NEW_YORK] is stretch  # answered without probing again
+    # Ending exactly on the change includes it; starting exactly on it is past it.
+    spring = utc(2026, 3, 8, 7)
+    assert calendar._first_offset_change(later, spring, NEW_YORK) == spring
+    assert (
+        calendar._first_offset_change(later, spring - timedelta(microseconds=1), NEW_YORK) is None
+    )
+    assert calendar._first_offset_change(spring, spring + timedelta(days=3), NEW_YORK) is None
+
+
+def test_a_question_reaching_past_the_stretch_or_starting_before_it_probes_again() -> None:
+    spring = utc(2026, 3, 8, 7)
+    calendar._stretches.clear()
+    probed_from = spring - calendar._STRETCH_AHEAD - timedelta(hours=1)
+    assert calendar._first_offset_change(probed_from, probed_from, NEW_YORK) is None
+    assert (
+        calendar._first_offset_change(probed_from, probed_from + timedelta(hours=1), NEW_YORK)
+        is None
+    )
+    # No change through the week probed, which ends an hour before the change.
+    assert not calendar._stretches[NEW_YORK].changes
+    day_later = probed_from + timedelta(days=1)
+    assert (
+        calendar._first_offset_change(day_later, spring + timedelta(minutes=30), NEW_YORK) == spring
+    )
+
+    calendar._stretches.clear()
+    after = spring + timedelta(hours=1)
+    assert calendar._first_offset_change(after, after + timedelta(days=1), NEW_YORK) is None
+    before = spring - timedelta(hours=1)
+    assert calendar._first_offset_change(before, spring + timedelta(hours=2), NEW_YORK) == spring
