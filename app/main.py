@@ -114,13 +114,14 @@ def create_app(
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     install_database_unavailable(app)
+    # Routes are matched in order: the webhook, the busiest path, is tried first.
+    app.include_router(telegram.router)
     app.include_router(health.router)
     app.include_router(me.router)
     app.include_router(leads.router)
     app.include_router(plans.router)
     app.include_router(reminders.router)
     app.include_router(internal.router)
-    app.include_router(telegram.router)
     app.include_router(
         webapp.build_router(Path(settings.webapp_dist) if settings.webapp_dist else None)
     )
