@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import Row, Select, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.tables import lead_registry
+from app.db.tables import lead_registry, users
 from app.db.tables import scheduled_reminders as sr
+from app.domain.users import User
+from app.repositories import users as users_repo
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,23 +80,31 @@ async def get_for_update(conn: AsyncConnection, lead_id: int, telegram_id: int) 
     return to_lead(row) if row is not None else None
 
 
-def _lock_by_reminder_statement(*, for_update: bool) -> Select[Any]:
+def _lock_by_reminder_statement(*, for_update: bool, with_owner: bool) -> Select[Any]:
     owner = (
         select(sr.c.lead_id)
         .where(sr.c.id == bindparam("p_reminder_id"), sr.c.telegram_id == bindparam("p_owner"))
         .scalar_subquery()
     )
-    stmt = select(lead_registry).where(
-        lead_registry.c.id == owner, lead_registry.c.telegram_id == bindparam("p_owner")
-    )
+    conditions = [lead_registry.c.id == owner, lead_registry.c.telegram_id == bindparam("p_owner")]
+    stmt = select(lead_registry)
+    if with_owner:
+        # The owner's row beside the lead's (read, not locked).
+        stmt = stmt.add_columns(
+            *(c.label(users_repo.OWNER_PREFIX + c.name) for c in users.c)
+        ).join_from(lead_registry, users, users.c.telegram_id == lead_registry.c.telegram_id)
+    stmt = stmt.where(*conditions)
     return stmt.with_for_update(of=lead_registry, key_share=True) if for_update else stmt
 
 
 # Built once per dialect: every step transition starts here, and a statement object reused
 # keeps its memoized cache key, so SQLAlchemy neither rebuilds nor re-hashes it per call.
 _LOCK_BY_REMINDER = {
-    "postgresql": _lock_by_reminder_statement(for_update=True),
-    "sqlite": _lock_by_reminder_statement(for_update=False),
+    (dialect, with_owner): _lock_by_reminder_statement(
+        for_update=dialect == "postgresql", with_owner=with_owner
+    )
+    for dialect in ("postgresql", "sqlite")
+    for with_owner in (False, True)
 }
 
 
@@ -102,10 +112,22 @@ async def lock_by_reminder(
     conn: AsyncConnection, reminder_id: int, telegram_id: int
 ) -> Lead | None:
     """The lead a reminder belongs to, locked like get_for_update, in one round trip."""
-    stmt = _LOCK_BY_REMINDER[conn.dialect.name]
+    stmt = _LOCK_BY_REMINDER[conn.dialect.name, False]
     params = {"p_reminder_id": reminder_id, "p_owner": telegram_id}
     row = (await conn.execute(stmt, params)).first()
     return to_lead(row) if row is not None else None
+
+
+async def lock_by_reminder_with_owner(
+    conn: AsyncConnection, reminder_id: int, telegram_id: int
+) -> tuple[Lead, User] | None:
+    """`lock_by_reminder`, and the owner read in the same round trip."""
+    stmt = _LOCK_BY_REMINDER[conn.dialect.name, True]
+    params = {"p_reminder_id": reminder_id, "p_owner": telegram_id}
+    row = (await conn.execute(stmt, params)).first()
+    if row is None:
+        return None
+    return to_lead(row), users_repo.user_from(row._mapping, users_repo.OWNER_PREFIX)
 
 
 async def get(conn: AsyncConnection, lead_id: int, telegram_id: int) -> Lead | None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, RowMapping, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,24 +15,32 @@ from app.domain.users import TelegramProfile, User
 
 
 def _to_user(row: Row[Any]) -> User:
-    m = row._mapping
+    return user_from(row._mapping)
+
+
+OWNER_PREFIX = "owner_"
+"""Prefix of the users columns when a query reads them beside another table's."""
+
+
+def user_from(m: Mapping[str, Any] | RowMapping, prefix: str = "") -> User:
+    """A User from the users columns of a result row, named `prefix` + column name."""
     return User(
-        telegram_id=m["telegram_id"],
-        first_name=m["first_name"],
-        last_name=m["last_name"],
-        username=m["username"],
-        language_code=m["language_code"],
-        photo_url=m["photo_url"],
-        timezone=m["timezone"],
-        timezone_set_at=m["timezone_set_at"],
-        work_start=m["work_start"],
-        work_end=m["work_end"],
-        workdays=tuple(m["workdays"]),
-        reminders_paused=bool(m["reminders_paused"]),
-        paused_until=m["paused_until"],
-        blocked_at=m["blocked_at"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
+        telegram_id=m[prefix + "telegram_id"],
+        first_name=m[prefix + "first_name"],
+        last_name=m[prefix + "last_name"],
+        username=m[prefix + "username"],
+        language_code=m[prefix + "language_code"],
+        photo_url=m[prefix + "photo_url"],
+        timezone=m[prefix + "timezone"],
+        timezone_set_at=m[prefix + "timezone_set_at"],
+        work_start=m[prefix + "work_start"],
+        work_end=m[prefix + "work_end"],
+        workdays=tuple(m[prefix + "workdays"]),
+        reminders_paused=bool(m[prefix + "reminders_paused"]),
+        paused_until=m[prefix + "paused_until"],
+        blocked_at=m[prefix + "blocked_at"],
+        created_at=m[prefix + "created_at"],
+        updated_at=m[prefix + "updated_at"],
     )
 
 

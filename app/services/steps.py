@@ -137,7 +137,14 @@ async def _open_unit(
     reminder_id: int | None = None,
 ) -> _Unit:
     """Lock the lead (found directly, or through one of its reminders) and read its steps."""
-    if reminder_id is not None:
+    lead: Lead | None
+    if reminder_id is not None and user is None:
+        # A button press: the owner is read with the lock, in the same round trip.
+        found = await leads_repo.lock_by_reminder_with_owner(conn, reminder_id, telegram_id)
+        if found is None:
+            raise NotFound("reminder")
+        lead, user = found
+    elif reminder_id is not None:
         lead = await leads_repo.lock_by_reminder(conn, reminder_id, telegram_id)
         if lead is None:
             raise NotFound("reminder")
