@@ -77,6 +77,8 @@ migrate: env
 
 # Every benchmark of every issue, both engines, then the table in BENCHMARKS.md.
 bench: env
+	@command -v wrk >/dev/null || { \
+		echo "make: the HTTP benchmarks drive load with wrk: apt-get install -y wrk"; exit 1; }
 	$(UV) run python -m bench --no-report
 	$(MAKE) --no-print-directory bench-webapp
 
