@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,9 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Row,
+    Text,
     bindparam,
+    cast,
     func,
     insert,
     select,
@@ -20,8 +23,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.tables import lead_activity_log as log_table
 from app.db.tables import scheduled_reminders as sr
 from app.db.types import UTCDateTime
+from app.repositories import activity as activity_repo
+from app.repositories.activity import NewActivity
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,19 +126,39 @@ def _still_claimed(stage_before: Any) -> list[Any]:
 # Both statements are built once with bound parameters, so SQLAlchemy compiles each once: a
 # VALUES list of literal rows is compiled anew on every call (6 ms for 16 rows), and the
 # dispatcher records every 16 messages.
-# PostgreSQL: the whole batch in one UPDATE, joined to the arrays it arrives as.
-_delivered = (
+# PostgreSQL: the whole batch in one statement, joined to the arrays it arrives as: the
+# reminders that still hold their claim move up the ladder, and the activity entries of
+# exactly those are logged, in one round trip (run alone, it commits as it returns).
+_delivered = select(
     func.unnest(
         bindparam("p_ids", type_=postgresql.ARRAY(BigInteger)),
         bindparam("p_before", type_=postgresql.ARRAY(Integer)),
         bindparam("p_after", type_=postgresql.ARRAY(Integer)),
         bindparam("p_next", type_=postgresql.ARRAY(DateTime(timezone=True))),
         bindparam("p_messages", type_=postgresql.ARRAY(BigInteger)),
+        bindparam("p_lead_ids", type_=postgresql.ARRAY(BigInteger)),
+        bindparam("p_telegram_ids", type_=postgresql.ARRAY(BigInteger)),
+        bindparam("p_step_ids", type_=postgresql.ARRAY(Integer)),
+        bindparam("p_types", type_=postgresql.ARRAY(Text)),
+        bindparam("p_details", type_=postgresql.ARRAY(Text)),
+        bindparam("p_logged_at", type_=postgresql.ARRAY(DateTime(timezone=True))),
     )
-    .table_valued("id", "stage_before", "stage_after", "next_action_at", "message_id")
-    .render_derived(name="delivered")
-)
-_RECORD_BATCH = (
+    .table_valued(
+        "id",
+        "stage_before",
+        "stage_after",
+        "next_action_at",
+        "message_id",
+        "lead_id",
+        "telegram_id",
+        "step_id",
+        "activity_type",
+        "details",
+        "logged_at",
+    )
+    .render_derived(name="rows")
+).cte("delivered")
+_moved = (
     update(sr)
     .where(sr.c.id == _delivered.c.id, *_still_claimed(_delivered.c.stage_before))
     .values(
@@ -141,7 +167,26 @@ _RECORD_BATCH = (
         )
     )
     .returning(sr.c.id)
+    .cte("moved")
 )
+_logged = (
+    insert(log_table)
+    .from_select(
+        list(activity_repo.ROW_COLUMNS),
+        select(
+            _delivered.c.lead_id,
+            _delivered.c.telegram_id,
+            _delivered.c.step_id,
+            _delivered.c.activity_type,
+            cast(_delivered.c.details, postgresql.JSONB),
+            _delivered.c.logged_at,
+        )
+        .join_from(_delivered, _moved, _moved.c.id == _delivered.c.id)
+        .where(_delivered.c.activity_type.is_not(None)),
+    )
+    .cte("logged")
+)
+_RECORD_BATCH = select(_moved.c.id).add_cte(_delivered, _moved, _logged)
 # SQLite (no arrays, and in-process, so a statement per row costs no round trip).
 _RECORD_ONE = (
     update(sr)
@@ -159,23 +204,29 @@ _RECORD_ONE = (
 
 @dataclass(frozen=True, slots=True)
 class ReminderRecord:
-    """One claimed reminder whose message went out: where its ladder goes next."""
+    """One claimed reminder whose message went out: where its ladder goes next, and what
+    the activity log says of it (only if it moves)."""
 
     reminder_id: int
     stage_before: int
     stage_after: int
     next_action_at: datetime
     message_id: int | None
+    activity: NewActivity | None = None
 
 
 async def record_reminded(
     conn: AsyncConnection, *, worker: str, records: list[ReminderRecord], now: datetime
 ) -> set[int]:
     """Move claimed reminders up their ladder, where the claim and the state each was
-    claimed in still hold; returns the ids that moved."""
+    claimed in still hold, and log the activity of those that moved; returns their ids.
+
+    On PostgreSQL one statement, atomic on its own: the caller need not open a
+    transaction."""
     if not records:
         return set()
     if conn.dialect.name == "postgresql":
+        logged = [activity_repo.row(r.activity) if r.activity else None for r in records]
         rows = await conn.execute(
             _RECORD_BATCH,
             {
@@ -186,6 +237,12 @@ async def record_reminded(
                 "p_after": [r.stage_after for r in records],
                 "p_next": [r.next_action_at for r in records],
                 "p_messages": [r.message_id for r in records],
+                "p_lead_ids": [e and e["lead_id"] for e in logged],
+                "p_telegram_ids": [e and e["telegram_id"] for e in logged],
+                "p_step_ids": [e and e["step_id"] for e in logged],
+                "p_types": [e and e["activity_type"] for e in logged],
+                "p_details": [e and json.dumps(e["details"]) for e in logged],
+                "p_logged_at": [e and e["created_at"] for e in logged],
             },
         )
         return {row[0] for row in rows}
@@ -207,6 +264,9 @@ async def record_reminded(
         ).first()
         if row is not None:
             moved.add(row[0])
+    await activity_repo.add(
+        conn, [r.activity for r in records if r.activity and r.reminder_id in moved]
+    )
     return moved
 
 

@@ -39,7 +39,6 @@ from app.domain.plans import (
     step_json,
 )
 from app.domain.users import User
-from app.repositories import activity as activity_repo
 from app.repositories import changes as changes_repo
 from app.repositories import leads as leads_repo
 from app.repositories import reminders as reminders_repo
@@ -652,26 +651,24 @@ async def record_deliveries(
                 stage_after=after.stage,
                 next_action_at=after.next_action_at,
                 message_id=delivery.message_id,
+                activity=NewActivity(
+                    lead_id=reminder.lead_id,
+                    telegram_id=reminder.telegram_id,
+                    activity_type="step_reminder_sent"
+                    if delivery.rung == "first"
+                    else "step_nudged",
+                    created_at=now,
+                    step_id=reminder.step_id,
+                    details={
+                        "reminder_id": reminder.id,
+                        "rung": delivery.rung,
+                        "via_digest": delivery.via_digest,
+                        "message_id": delivery.message_id,
+                    },
+                ),
             )
         )
-    async with db.transaction() as conn:
+    # One statement (on PostgreSQL, run alone: it commits as it returns).
+    async with db.single_write() as conn:
         moved = await reminders_repo.record_reminded(conn, worker=worker, records=records, now=now)
-        entries = [
-            NewActivity(
-                lead_id=delivery.reminder.lead_id,
-                telegram_id=delivery.reminder.telegram_id,
-                activity_type="step_reminder_sent" if delivery.rung == "first" else "step_nudged",
-                created_at=now,
-                step_id=delivery.reminder.step_id,
-                details={
-                    "reminder_id": delivery.reminder.id,
-                    "rung": delivery.rung,
-                    "via_digest": delivery.via_digest,
-                    "message_id": delivery.message_id,
-                },
-            )
-            for delivery in deliveries
-            if delivery.reminder.id in moved
-        ]
-        await activity_repo.add(conn, entries)
-    return len(entries)
+    return len(moved)

@@ -142,6 +142,43 @@ async def test_cap_then_one_digest(db: Database, clock: ManualClock) -> None:
     assert all(r["status"] == "sent" and r["nudge_stage"] == 1 for r in rows.values())
 
 
+async def test_each_delivery_is_logged_once_with_what_went_out(
+    db: Database, clock: ManualClock
+) -> None:
+    user = await make_user(db, clock)
+    for k in range(5):
+        await make_lead(db, clock, user, [0], name=f"Lead {k}")
+    async with dispatch_env(db, clock, cap=3) as env:
+        await env.dispatcher.run_pass()
+        message_ids = {m.params["text"]: m.result["message_id"] for m in env.fake.sent_messages()}
+    rows = await reminder_rows(db)
+    async with db.read() as conn:
+        logged = (
+            await conn.execute(
+                select(lead_activity_log).where(
+                    lead_activity_log.c.activity_type.in_(("step_reminder_sent", "step_nudged"))
+                )
+            )
+        ).all()
+    assert len(logged) == 5
+    by_reminder = {entry.details["reminder_id"]: entry for entry in logged}
+    assert set(by_reminder) == set(rows)
+    singles = [e for e in logged if not e.details["via_digest"]]
+    digested = [e for e in logged if e.details["via_digest"]]
+    assert (len(singles), len(digested)) == (3, 2)
+    for rid, entry in by_reminder.items():
+        row = rows[rid]
+        assert entry.activity_type == "step_reminder_sent"
+        assert entry.details["rung"] == "first"
+        assert (entry.lead_id, entry.telegram_id) == (row["lead_id"], row["telegram_id"])
+        assert entry.step_id == row["step_id"]
+        assert entry.created_at == row["last_reminded_at"]  # the record's own moment
+        # A single reminder names its own message; a digest line has none of its own.
+        expected = row["message_id"] if not entry.details["via_digest"] else None
+        assert entry.details["message_id"] == expected
+    assert {e.details["message_id"] for e in singles} <= set(message_ids.values())
+
+
 async def test_backlog_after_a_pause_arrives_as_a_digest(db: Database, clock: ManualClock) -> None:
     user = await make_user(db, clock, reminders_paused=True)
     for k in range(10):
