@@ -12,7 +12,6 @@ A call that uploads a file still goes as `multipart/form-data`, through aiogram'
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any, cast
 
 from aiogram import Bot
@@ -21,11 +20,10 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import DEFAULT_TIMEOUT
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.methods import Response, TelegramMethod
+from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile
 from aiohttp import ClientError, ClientTimeout
-from pydantic import ValidationError
 
 from app.telegram.response_models import hold_response_models
 
@@ -74,28 +72,6 @@ class JsonAiohttpSession(AiohttpSession):
             bot=bot, method=method, status_code=resp.status, content=raw_result
         )
         return cast(TelegramType, response.result)
-
-    def check_response(
-        self,
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-        status_code: int,
-        content: str,
-    ) -> Response[TelegramType]:
-        """A successful answer validated straight from its JSON text (pydantic parses it
-        in Rust, rather than `json.loads` building a dict for pydantic to walk again).
-        Anything else, and any answer that does not validate, goes through aiogram's own
-        check, which raises what it always raises."""
-        if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
-            model: type[Response[TelegramType]] = Response[method.__returning__]  # type: ignore[name-defined]
-            try:
-                response = model.model_validate_json(content, context={"bot": bot})
-            except ValidationError:
-                pass
-            else:
-                if response.ok:
-                    return response
-        return super().check_response(bot, method, status_code, content)
 
 
 def json_payload(

@@ -13,14 +13,12 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.methods import SendMessage
 from aiogram.types import (
     BotCommand,
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     MenuButtonWebApp,
-    Message,
     WebAppInfo,
 )
 
@@ -130,47 +128,3 @@ async def test_the_session_answers_decoded_results(fake: FakeTelegram) -> None:
     assert not isinstance(edited, bool)
     assert edited.text == "done"
     assert edited.reply_markup is None
-
-
-ANSWERS = {
-    "a message": (
-        200,
-        '{"ok":true,"result":{"message_id":5,"date":1,"chat":{"id":42,"type":"private"},'
-        '"text":"hi","entities":[{"type":"bold","offset":0,"length":2}]}}',
-    ),
-    "not JSON": (200, "<html>bad gateway</html>"),
-    "the wrong shape": (200, '{"ok":true,"result":{"message_id":"five"}}'),
-    "ok false on 200": (200, '{"ok":false,"error_code":400,"description":"Bad Request: x"}'),
-    "a 400": (400, '{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}'),
-    "a 429": (
-        429,
-        '{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 3",'
-        '"parameters":{"retry_after":3}}',
-    ),
-    "a 403": (403, '{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked"}'),
-    "a 502": (502, '{"ok":false,"error_code":502,"description":"Bad Gateway"}'),
-}
-
-
-def _outcome(session: AiohttpSession, bot: Bot, status: int, content: str) -> object:
-    method = SendMessage(chat_id=42, text="hi")
-    try:
-        response = session.check_response(bot, method, status, content)
-    except Exception as exc:
-        return (type(exc).__name__, str(exc))
-    return response.model_dump()
-
-
-@pytest.mark.parametrize("name", list(ANSWERS))
-async def test_an_answer_is_checked_as_aiogram_checks_it(name: str) -> None:
-    status, content = ANSWERS[name]
-    bot = Bot("1:x")
-    ours = JsonAiohttpSession()
-    aiogram_own = AiohttpSession()
-    assert _outcome(ours, bot, status, content) == _outcome(aiogram_own, bot, status, content)
-    if name == "a message":
-        response = ours.check_response(bot, SendMessage(chat_id=42, text="hi"), status, content)
-        assert isinstance(response.result, Message)
-        assert response.result.bot is bot  # bound, as aiogram binds it
-    await ours.close()
-    await aiogram_own.close()
