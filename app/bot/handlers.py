@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import CallbackQuery, Message, WebAppInfo
+from aiogram.types import CallbackQuery, ErrorEvent, Message, WebAppInfo
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from app.bot import render
@@ -31,6 +31,7 @@ from app.services.errors import Conflict, NotFound, ServiceError
 log = logging.getLogger(__name__)
 
 NOT_YOURS = "This reminder isn't available to you (it may have been deleted)."
+PRESS_FAILED = "Something went wrong on our side. Please press again in a moment."
 HELP = (
     "I remind you of the steps of your outreach plans when they are due.\n\n"
     "/today — steps due now and overdue\n"
@@ -382,6 +383,20 @@ async def _known(message: Message, container: Container) -> User | None:
     )
 
 
+async def on_handler_failed(event: ErrorEvent) -> None:
+    """A handler raised (the database went away mid-transition, say). The webhook still
+    answers Telegram 200, so the update is not delivered again: a button press would be
+    left spinning with nothing said, as if it were lost. The person is told to press again
+    instead (a new press is a new update), and the failure is logged with the update id."""
+    log.error("handler failed for update %s", event.update.update_id, exc_info=event.exception)
+    query = event.update.callback_query
+    if query is not None:
+        try:
+            await query.answer(PRESS_FAILED, show_alert=True)
+        except TelegramAPIError as exc:  # answered already, or Telegram is away too
+            log.info("could not answer failed press %s: %s", query.id, exc.message)
+
+
 def build_router() -> Router:
     """A fresh router per app: an aiogram router belongs to one dispatcher."""
     router = Router(name="reminders")
@@ -395,4 +410,5 @@ def build_router() -> Router:
     router.message.register(on_lead, Command("lead"))
     router.message.register(on_reply, F.reply_to_message, F.text)
     router.message.register(on_anything_else)
+    router.errors.register(on_handler_failed)
     return router

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.bot.callbacks import ACTIONS
 from app.clock import ManualClock
@@ -140,6 +140,54 @@ async def test_done_press_goes_through_the_step_service(
         kinds = (await conn.execute(select(lead_activity_log.c.activity_type))).scalars().all()
     assert status == "completed"
     assert kinds.count("step_completed") == 1
+
+
+async def test_a_press_that_fails_inside_is_answered_and_can_be_pressed_again(
+    app_client: tuple[httpx.AsyncClient, Container],
+    fake: FakeTelegram,
+    db: Database,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    http, _ = app_client
+    rid, sent = await deliver_one_reminder(http, fake, db, clock)
+
+    def press(query_id: str) -> dict[str, Any]:
+        return callback_query_update(
+            1001,
+            f"eplan:done:{rid}",
+            message_id=sent["message_id"],
+            message_text=sent["text"],
+            callback_query_id=query_id,
+        )
+
+    # A real failure inside the handler, after the webhook remembered the update: the
+    # reminders table is not there while the press is handled.
+    async with db.transaction() as conn:
+        await conn.execute(text("ALTER TABLE scheduled_reminders RENAME TO reminders_away"))
+    try:
+        response = await post_update(http, press("cq-failed"))
+    finally:
+        async with db.transaction() as conn:
+            await conn.execute(text("ALTER TABLE reminders_away RENAME TO scheduled_reminders"))
+    assert response.status_code == 200
+    [answer] = fake.calls_to("answerCallbackQuery")
+    assert answer.params["callback_query_id"] == "cq-failed"
+    assert answer.params["show_alert"] is True
+    assert "press again" in answer.params["text"]
+    assert not fake.calls_to("editMessageText")
+    assert "handler failed for update" in caplog.text
+
+    response = await post_update(http, press("cq-again"))
+    assert response.status_code == 200
+    assert fake.calls_to("answerCallbackQuery")[-1].params["text"] == "✅ Done"
+    async with db.read() as conn:
+        status = (
+            await conn.execute(
+                select(scheduled_reminders.c.status).where(scheduled_reminders.c.id == rid)
+            )
+        ).scalar_one()
+    assert status == "completed"
 
 
 async def test_redelivered_update_acts_once(
