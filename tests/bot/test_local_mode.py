@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from app.clock import ManualClock
 from app.db.database import Database
-from app.db.tables import lead_registry, scheduled_reminders
+from app.db.tables import lead_registry
 from app.main import create_app
 from app.services.demo import DEMO_USER, seed_demo
+from tests.scheduler.support import reminder_status
 
 
 @pytest.fixture
@@ -62,12 +63,7 @@ async def test_click_through_a_reminder_in_the_outbox(
     assert "✅ Done" in ana["text"]
     assert ana["reply_markup"] is None
     rid = int(done.rsplit(":", 1)[1])
-    async with db.read() as conn:
-        status = (
-            await conn.execute(
-                select(scheduled_reminders.c.status).where(scheduled_reminders.c.id == rid)
-            )
-        ).scalar_one()
+    status = await reminder_status(db, rid)
     assert status == "completed"
 
 

@@ -20,7 +20,7 @@ from app.db.database import Database
 from app.db.tables import lead_activity_log, scheduled_reminders, users
 from app.main import create_app
 from app.services import users as users_service
-from tests.scheduler.support import make_lead, make_user
+from tests.scheduler.support import make_lead, make_user, reminder_status
 from tests.support.fake_telegram import FakeTelegram, callback_query_update, message_update
 
 SECRET = "webhook-secret"
@@ -131,12 +131,8 @@ async def test_done_press_goes_through_the_step_service(
     assert edit.ok
     assert "✅ Done" in edit.params["text"]
     assert "reply_markup" not in edit.params or not edit.params["reply_markup"]
+    status = await reminder_status(db, rid)
     async with db.read() as conn:
-        status = (
-            await conn.execute(
-                select(scheduled_reminders.c.status).where(scheduled_reminders.c.id == rid)
-            )
-        ).scalar_one()
         kinds = (await conn.execute(select(lead_activity_log.c.activity_type))).scalars().all()
     assert status == "completed"
     assert kinds.count("step_completed") == 1
@@ -181,12 +177,7 @@ async def test_a_press_that_fails_inside_is_answered_and_can_be_pressed_again(
     response = await post_update(http, press("cq-again"))
     assert response.status_code == 200
     assert fake.calls_to("answerCallbackQuery")[-1].params["text"] == "✅ Done"
-    async with db.read() as conn:
-        status = (
-            await conn.execute(
-                select(scheduled_reminders.c.status).where(scheduled_reminders.c.id == rid)
-            )
-        ).scalar_one()
+    status = await reminder_status(db, rid)
     assert status == "completed"
 
 

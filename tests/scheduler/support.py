@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot
+from sqlalchemy import select
 
 from app.clock import Clock
 from app.db.database import Database
+from app.db.tables import scheduled_reminders
 from app.domain.plans import StepSpec
 from app.domain.users import TelegramProfile, User
 from app.scheduler.metrics import DispatchMetrics
@@ -98,3 +100,13 @@ async def make_lead(
     return await plans_service.create_lead(
         db, user, {"name": name, "company": company}, specs, clock.now()
     )
+
+
+async def reminder_status(db: Database, reminder_id: int) -> str:
+    async with db.read() as conn:
+        status: str = (
+            await conn.execute(
+                select(scheduled_reminders.c.status).where(scheduled_reminders.c.id == reminder_id)
+            )
+        ).scalar_one()
+    return status
