@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterable
+from pathlib import Path
 
 from app.settings import Settings
 
@@ -67,3 +69,43 @@ def configure_logging(settings: Settings) -> None:
         for existing in [f for f in each.filters if isinstance(f, RedactSecrets)]:
             each.removeFilter(existing)
         each.addFilter(redactor)
+
+
+def exception_summary(exc: BaseException) -> str:
+    """An exception for a log line without its message: messages can quote what a person
+    wrote (a validation error its input, a driver error a value). The type, and where it
+    was raised, in this app's code when the raise was inside a library."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    if frames:
+        last = frames[-1]
+        ours = next((f for f in reversed(frames) if _is_ours(f.filename)), None)
+        where = f" at {_short(last.filename)}:{last.lineno}"
+        if ours is not None and ours is not last:
+            where += f" (from {_short(ours.filename)}:{ours.lineno})"
+    chain = [_name(exc)]
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and len(chain) < 5:
+        chain.append(_name(cause))
+        cause = cause.__cause__ or cause.__context__
+    return f"{chain[0]}{where}" + "".join(f", from {name}" for name in chain[1:])
+
+
+def _name(exc: BaseException) -> str:
+    return f"{type(exc).__module__}.{type(exc).__qualname__}"
+
+
+_APP_DIR = str(Path(__file__).resolve().parent)
+
+
+def _is_ours(filename: str) -> bool:
+    return filename.startswith(_APP_DIR)
+
+
+def _short(filename: str) -> str:
+    # The app's files from the project root; a library's from its package directory.
+    if _is_ours(filename):
+        return "app" + filename[len(_APP_DIR) :]
+    marker = "site-packages/"
+    at = filename.rfind(marker)
+    return filename[at + len(marker) :] if at >= 0 else filename

@@ -35,7 +35,7 @@ from app.settings import Settings, SettingsError, load_settings
 from app.telegram.json_session import telegram_bot
 from app.telegram.outbox import Outbox, OutboxSession
 from app.telegram.response_models import hold_response_models
-from app.telegram.sender import BotTransport, Sender
+from app.telegram.sender import BotTransport, PacedMessages, Sender
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,8 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
         per_chat_rate=settings.send_rate_per_chat,
         on_retry_after=lambda _seconds: metrics.retry_after.inc(),
     )
+    # The handlers' replies go out through the same Bot: they take this sender's pacer too.
+    bot.session.middleware(PacedMessages(sender))
     user_cache = UserCache()
     app_url = (
         f"{settings.public_base_url}/app/"

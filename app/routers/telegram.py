@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 
 from app.container import Container
+from app.logs import exception_summary
 from app.repositories import processed_updates
 
 router = APIRouter(tags=["telegram"])
@@ -54,8 +55,10 @@ async def webhook(request: Request) -> Response:
         return Response(status_code=200)
     try:
         await dispatcher.feed_update(bot, update)
-    except Exception:
-        log.exception("handler failed for update %s", update.update_id)
+    except Exception as exc:
+        # Without the exception's message: it can quote what the person wrote.
+        log.error("handler failed for update %s: %s", update.update_id, exception_summary(exc))
+        log.debug("handler failure of update %s", update.update_id, exc_info=exc)
     return Response(status_code=200)
 
 
