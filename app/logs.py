@@ -39,6 +39,7 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.telegram_bot_token,
         settings.telegram_webhook_secret,
         settings.internal_token,
+        settings.metrics_token,
         settings.llm_api_key,
     ]
     return [v.get_secret_value() for v in values if v is not None]
