@@ -159,6 +159,21 @@ async def test_junk_in_the_json_is_ignored_not_fatal(
     assert (await statuses(db, lead_id))[1] == "pending"
 
 
+async def test_junk_between_steps_and_a_step_without_status_agree(
+    db: Database, clock: ManualClock
+) -> None:
+    # Not a step, so not a position: the steps after it keep theirs. No status means pending.
+    lead_id = await make_lead(db, clock)
+    plan: list[Any] = await plan_of(db, lead_id)
+    del plan[1]["status"]
+    await set_plan(db, lead_id, [plan[0], "a note", [1, 2], plan[1], None, plan[2]])
+    assert (await reconcile(db, clock.now())).repairs == []
+    plan[1]["status"] = "done"
+    await set_plan(db, lead_id, [plan[0], "a note", [1, 2], plan[1], None, plan[2]])
+    report = await reconcile(db, clock.now())
+    assert [(r.step_id, "closed" in r.what) for r in report.repairs] == [(2, True)]
+
+
 async def set_reminder(db: Database, lead_id: int, step_id: int, **values: Any) -> None:
     async with db.transaction() as conn:
         await conn.execute(
