@@ -166,10 +166,11 @@ async def test_junk_between_steps_and_a_step_without_status_agree(
     lead_id = await make_lead(db, clock)
     plan: list[Any] = await plan_of(db, lead_id)
     del plan[1]["status"]
-    await set_plan(db, lead_id, [plan[0], "a note", [1, 2], plan[1], None, plan[2]])
+    junky: list[Any] = [plan[0], "a note", [1, 2], plan[1], None, plan[2]]
+    await set_plan(db, lead_id, junky)
     assert (await reconcile(db, clock.now())).repairs == []
     plan[1]["status"] = "done"
-    await set_plan(db, lead_id, [plan[0], "a note", [1, 2], plan[1], None, plan[2]])
+    await set_plan(db, lead_id, junky)
     report = await reconcile(db, clock.now())
     assert [(r.step_id, "closed" in r.what) for r in report.repairs] == [(2, True)]
 
