@@ -20,6 +20,7 @@ from app.logs import exception_summary
 from app.scheduler.drafts import DraftPrefetchLoop
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
+from app.scheduler.reconcile import ReconcileLoop
 from app.scheduler.tick import Dispatcher
 from app.services.drafts import DraftService
 from app.services.plans_cache import PlansCache
@@ -97,6 +98,7 @@ class Container:
     bot_dispatcher: BotDispatcher | None = None
     loop: DispatchLoop | None = None
     prefetch: DraftPrefetchLoop | None = None
+    reconcile: ReconcileLoop | None = None
     user_cache: UserCache = field(default_factory=UserCache)
     init_data: VerifiedInitData = field(default_factory=VerifiedInitData)
     plans_cache: PlansCache = field(default_factory=PlansCache)

@@ -28,6 +28,7 @@ from app.routers.errors import install_database_unavailable, install_request_val
 from app.scheduler.drafts import DraftPrefetchLoop
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
+from app.scheduler.reconcile import ReconcileLoop
 from app.scheduler.tick import Dispatcher
 from app.services.drafts import DraftService
 from app.services.users import UserCache
@@ -77,6 +78,8 @@ def create_app(
                 container.loop.start()
             if container.prefetch is not None:
                 container.prefetch.start()
+            if container.reconcile is not None:
+                container.reconcile.start()
             polling = await start_bot(container)
             log.info(
                 "started: database=%s mode=%s scheduler=%s",
@@ -96,6 +99,8 @@ def create_app(
             if container is not None:
                 await stop_bot(container, polling)
                 await container.background.close()
+                if container.reconcile is not None:
+                    await container.reconcile.stop()
                 if container.prefetch is not None:
                     await container.prefetch.stop()
                 if container.loop is not None:
@@ -192,6 +197,11 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
         writer=writer,
         drafts=drafts,
         prefetch=DraftPrefetchLoop(drafts) if settings.scheduler_enabled else None,
+        reconcile=(
+            ReconcileLoop(db, clock, interval=settings.reconcile_interval)
+            if settings.scheduler_enabled and settings.reconcile_interval > 0
+            else None
+        ),
         outbox=outbox,
         bot=bot,
         loop=loop,
