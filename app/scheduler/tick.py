@@ -40,6 +40,7 @@ from app.domain.calendar import WorkSchedule
 from app.domain.escalation import Rung, rung_for
 from app.domain.plans import schedule_of
 from app.domain.users import User
+from app.logs import exception_summary
 from app.repositories import claims as claims_repo
 from app.repositories import leads as leads_repo
 from app.repositories import users as users_repo
@@ -143,6 +144,7 @@ class Dispatcher:
         self._waited_for: set[str] = set()
         self._failed = False
         self._stopping = False
+        self._held: list[int] = []  # the ids of the batch in hand, whose leases are kept
         ahead = math.ceil(CLAIM_AHEAD_SECONDS / sender.pacer.global_gap)
         self.batch_size = min(BATCH_SIZE, max(SEND_CONCURRENCY, ahead))
 
@@ -208,6 +210,23 @@ class Dispatcher:
                     raise
 
     async def _pass(self, counts: PassCounts, leader: AsyncConnection | None) -> None:
+        """The pass's work, while its leases are kept alive; if they cannot be, it stops."""
+        self._held = []
+        work = asyncio.create_task(self._work(counts))
+        keeper = asyncio.create_task(self._keep_leases(leader))
+        try:
+            await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (work, keeper):
+                if not task.done() or task is keeper:
+                    task.cancel()
+            await asyncio.gather(work, keeper, return_exceptions=True)
+        if not keeper.cancelled() and (lost := keeper.exception()) is not None:
+            log.error("dispatch pass stopped sending: %s", exception_summary(lost))
+            raise LeaseLost("its leases could not be extended in time") from lost
+        work.result()
+
+    async def _work(self, counts: PassCounts) -> None:
         now = self.clock.now()
         if self._failed:
             await self._after_a_failed_pass(now)
@@ -230,9 +249,11 @@ class Dispatcher:
             if not batch:
                 break
             counts.due += len(batch)
+            self._held = [r.id for r in batch]
             try:
-                await self._dispatch_leased(batch, counts, sent_to, leader)
+                await self._dispatch(batch, counts, sent_to)
             finally:
+                self._held = []
                 # The batch is recorded (or the pass failed, and its deliveries are
                 # dropped): its users' schedules are not needed again. Kept for the whole
                 # pass, they grew with the number of users reminded.
@@ -241,28 +262,6 @@ class Dispatcher:
             await self._give_back_unsent()
         async with self.db.single_read() as conn:
             self.metrics.backlog.set(await claims_repo.backlog(conn, self.clock.now()))
-
-    async def _dispatch_leased(
-        self,
-        batch: list[Reminder],
-        counts: PassCounts,
-        sent_to: dict[int, int],
-        leader: AsyncConnection | None,
-    ) -> None:
-        """Dispatch a batch while its leases are kept alive; if they cannot be, stop."""
-        work = asyncio.create_task(self._dispatch(batch, counts, sent_to))
-        keeper = asyncio.create_task(self._keep_leases([r.id for r in batch], leader))
-        try:
-            await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (work, keeper):
-                if not task.done() or task is keeper:
-                    task.cancel()
-            await asyncio.gather(work, keeper, return_exceptions=True)
-        if not keeper.cancelled() and keeper.exception() is not None:
-            log.error("dispatch pass stopped sending: %s", keeper.exception())
-            raise LeaseLost("its leases could not be extended") from keeper.exception()
-        work.result()
 
     async def _give_back_unsent(self) -> None:
         """What a stopping pass claimed but did not send, free for the next process now."""
@@ -298,17 +297,22 @@ class Dispatcher:
             self.sender.pacer.pause(self.sender.pacer.window)
         self._waited_for = claimers
 
-    async def _keep_leases(self, ids: list[int], leader: AsyncConnection | None) -> None:
-        """Extend the batch's leases every KEEP_EVERY seconds; raise when one extension
-        fails or takes longer than EXTEND_TIMEOUT. On PostgreSQL the extension runs on the
-        connection that holds the dispatch lock, so it also proves the lock is still ours."""
+    async def _keep_leases(self, leader: AsyncConnection | None) -> None:
+        """Every KEEP_EVERY seconds of a pass, extend the leases of the batch in hand; raise
+        when an extension fails or takes longer than EXTEND_TIMEOUT. On PostgreSQL it runs
+        on the session that holds the dispatch lock (a bare round trip when no batch is in
+        hand), so it also proves the lock is still this pass's."""
         while True:
             await asyncio.sleep(KEEP_EVERY)
+            ids = self._held
             async with asyncio.timeout(EXTEND_TIMEOUT):
                 until = self.clock.now() + LEASE
                 if leader is not None:
-                    await claims_repo.extend(leader, worker=self.worker, ids=ids, until=until)
-                else:
+                    if ids:
+                        await claims_repo.extend(leader, worker=self.worker, ids=ids, until=until)
+                    else:
+                        await leader.execute(text("SELECT 1"))
+                elif ids:
                     async with self.db.single_write() as conn:
                         await claims_repo.extend(conn, worker=self.worker, ids=ids, until=until)
 

@@ -341,17 +341,23 @@ async def test_what_a_killed_process_held_goes_out_seconds_after_the_restart(
 async def test_a_graceful_stop_gives_back_what_it_did_not_send(tmp_path: Path, engine: str) -> None:
     """SIGTERM, as a redeploy sends: the pass stops sending, records what went out and
     frees the rest at once; the next process sends every remaining reminder once, with no
-    wait for a lease."""
-    total = 300
+    wait for a lease. Three reminders per person at one message per chat per second: a
+    stop always finds claimed reminders still waiting for their chat's turn."""
+    users, per_user = 100, 3
+    total = users * per_user
     async with throwaway_database(engine, tmp_path) as url, FakeTelegram() as fake:
         db = Database.from_url(url)
         try:
             now = datetime.now(UTC)
             ids = await seed_reminders(
-                db, users_count=total, per_user=1, due_at=now - timedelta(minutes=1), now=now
+                db, users_count=users, per_user=per_user, due_at=now - timedelta(minutes=1), now=now
             )
             server_env = dispatch_env(
-                fake, SEND_RATE_GLOBAL="30", SEND_RATE_PER_CHAT="1", SCHEDULER_MAX_SLEEP="60"
+                fake,
+                SEND_RATE_GLOBAL="30",
+                SEND_RATE_PER_CHAT="1",
+                REMINDERS_PER_USER_PER_TICK="3",
+                SCHEDULER_MAX_SLEEP="60",
             )
             async with servers_stopped_at_exit() as servers:
                 first = await start_server("redeployed", url, server_env, tmp_path)
