@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from bench import (
     dispatch,
+    kill_recovery,
     llm_drafts,
     me_throughput,
     plans_read,
@@ -27,5 +28,6 @@ BENCHMARKS: dict[str, Benchmark] = {
     transitions.NAME: transitions.run,
     dispatch.NAME: dispatch.run,
     webhook_press.NAME: webhook_press.run,
+    kill_recovery.NAME: kill_recovery.run,
     llm_drafts.NAME: llm_drafts.run,
 }

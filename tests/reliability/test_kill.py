@@ -241,7 +241,7 @@ class Recovery:
     unrecorded_per_kill: list[set[int]]
 
 
-async def _kill_three_times(tmp_path: Path, engine: str, *, total: int, kills: int) -> Recovery:
+async def kill_three_times(tmp_path: Path, engine: str, *, total: int, kills: int) -> Recovery:
     """`total` due reminders at Telegram's default pace; the sending process is SIGKILLed
     `kills` times mid-pass, each time restarted at once, and the last restart finishes. The
     loop's longest sleep is the default, so only its own wake-up at a lease's end brings
@@ -321,7 +321,7 @@ RECOVERY_TARGET_SECONDS = 15.0
 async def test_what_a_killed_process_held_goes_out_seconds_after_the_restart(
     tmp_path: Path, engine: str
 ) -> None:
-    outcome = await _kill_three_times(tmp_path, engine, total=400, kills=3)
+    outcome = await kill_three_times(tmp_path, engine, total=400, kills=3)
     print(
         f"\n{engine}: {len(outcome.held)} reminders held by the dead process at the last kill; "
         f"the last went out {outcome.seconds:.2f} s after the restart; repeated at each kill: "
