@@ -88,7 +88,11 @@ class StepIn(BaseModel):
 class PlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    steps: list[StepIn] = Field(min_length=1, max_length=MAX_STEPS)
+    steps: list[StepIn] = Field(
+        min_length=1,
+        max_length=MAX_STEPS,
+        description="In order: each step_id once, and no delay_days below an earlier step's",
+    )
 
 
 class LeadIn(BaseModel):
@@ -100,7 +104,9 @@ class LeadIn(BaseModel):
     channel: Channel | None = None
     context: str | None = Field(default=None, max_length=MAX_CONTEXT, pattern=NO_NUL)
     plan: PlanIn | None = None
-    generate_plan: StrictBool = False
+    generate_plan: StrictBool = Field(
+        default=False, description="Have the plan written for the lead; not together with plan"
+    )
 
 
 MAX_NOTE = 2000
