@@ -48,9 +48,11 @@ def _integral(value: object) -> object:
 INTEGRAL = BeforeValidator(_integral)
 
 # RFC 3339's date-time, what OpenAPI's `format: date-time` names. Pydantic alone also
-# takes a number of seconds (0, "1700000000"), a missing seconds field or a space.
+# takes a number of seconds (0, "1700000000"), a missing seconds field or a space. The
+# offset is optional here only so that AwareDatetime refuses its absence by name
+# (`timezone_aware`).
 _RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?"
 )
 
 

@@ -90,7 +90,7 @@ async def test_paused_until_null_lifts_the_pause(
         ({"workdays": ["mon"]}, "workdays", ""),
         ({"reminders_paused": "sometimes"}, "reminders_paused", ""),
         ({"paused_until": "2020-01-01T00:00:00Z"}, "paused_until", "future"),
-        ({"paused_until": "2030-01-01T09:00:00"}, "paused_until", "time zone"),
+        ({"paused_until": "2030-01-01T09:00:00"}, "paused_until", "timezone"),
         ({"paused_until": "next tuesday"}, "paused_until", ""),
         ({"nickname": "x"}, "nickname", ""),
     ],
