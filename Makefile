@@ -53,15 +53,19 @@ run: env webapp
 	$(UV) run python -m app seed-demo
 	$(UV) run uvicorn app.main:app --host $(HOST) --port $(PORT)
 
+# What the suites need beyond Python is found (or installed: Chromium from Debian's packages,
+# as root) first, so a missing piece is one line now rather than a failure ten minutes in.
 test: env
+	@scripts/prereqs.sh postgres npm
+	@scripts/prereqs.sh chromium >/dev/null
 	$(UV) run pytest
 	$(MAKE) --no-print-directory test-webapp
 
 # Lint, types, Vitest for the pure parts, the build, then real Chromium against the backend.
 test-webapp: env webapp-deps
-	@test -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" || { \
-		echo "make: no Chromium at $${CHROMIUM_PATH:-/usr/bin/chromium}: apt-get install -y chromium"; exit 1; }
-	cd webapp && npm run lint && npm run typecheck && npm test && npm run build && npm run test:e2e
+	@scripts/prereqs.sh npm
+	@chromium=$$(scripts/prereqs.sh chromium) && cd webapp && export CHROMIUM_PATH="$$chromium" \
+		&& npm run lint && npm run typecheck && npm test && npm run build && npm run test:e2e
 
 lint: env
 	$(UV) run ruff check .
@@ -77,11 +81,12 @@ migrate: env
 
 # Every benchmark of every issue, both engines, then the table in BENCHMARKS.md.
 bench: env
-	@command -v wrk >/dev/null || { \
-		echo "make: the HTTP benchmarks drive load with wrk: apt-get install -y wrk"; exit 1; }
+	@scripts/prereqs.sh postgres wrk npm
+	@scripts/prereqs.sh chromium >/dev/null
 	$(UV) run python -m bench --no-report
 	$(MAKE) --no-print-directory bench-webapp
 
 bench-webapp: env webapp-deps
-	cd webapp && npm run build && E2E_RECORD_BENCH=1 npm run test:e2e
+	@chromium=$$(scripts/prereqs.sh chromium) && cd webapp && export CHROMIUM_PATH="$$chromium" \
+		&& npm run build && E2E_RECORD_BENCH=1 npm run test:e2e
 	$(UV) run python -m bench.report

@@ -24,6 +24,8 @@ from app.services import users as users_service
 MAX_INIT_DATA_LENGTH = 4096
 # Clients' clocks are not ours: a little skew into the future is tolerated, no more.
 FUTURE_SKEW = timedelta(minutes=5)
+# Telegram's user ids are positive and fit the signed 64-bit columns that store them.
+MAX_TELEGRAM_ID = 2**63 - 1
 
 
 class InitDataError(Exception):
@@ -69,6 +71,10 @@ def check_signed(raw: str, *, token: str) -> SignedInitData:
     if data.user is None:
         raise InitDataError("initData has no user")
     user = data.user
+    if not 1 <= user.id <= MAX_TELEGRAM_ID:
+        # Signed, so only from someone holding the token, but still no id the BIGINT
+        # columns can store: a refusal, not a database error.
+        raise InitDataError("initData user id is out of range")
     profile = TelegramProfile(
         telegram_id=user.id,
         first_name=user.first_name,

@@ -16,9 +16,11 @@ from fastapi import Request
 from app.clock import Clock
 from app.db.database import Database
 from app.llm.writer import Writer
+from app.logs import exception_summary
 from app.scheduler.drafts import DraftPrefetchLoop
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
+from app.scheduler.reconcile import ReconcileLoop
 from app.scheduler.tick import Dispatcher
 from app.services.drafts import DraftService
 from app.services.plans_cache import PlansCache
@@ -65,8 +67,11 @@ class Background:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background %s failed", task.get_name(), exc_info=task.exception())
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # Without the exception's message: the work is a person's (a lead's plan), and
+            # the message can quote what they wrote. The traceback is at DEBUG.
+            log.error("background %s failed: %s", task.get_name(), exception_summary(exc))
+            log.debug("background %s failure", task.get_name(), exc_info=exc)
 
     async def wait(self) -> None:
         """Until everything started so far has finished (tests, graceful shutdown)."""
@@ -93,6 +98,7 @@ class Container:
     bot_dispatcher: BotDispatcher | None = None
     loop: DispatchLoop | None = None
     prefetch: DraftPrefetchLoop | None = None
+    reconcile: ReconcileLoop | None = None
     user_cache: UserCache = field(default_factory=UserCache)
     init_data: VerifiedInitData = field(default_factory=VerifiedInitData)
     plans_cache: PlansCache = field(default_factory=PlansCache)

@@ -24,11 +24,12 @@ from app.llm.client import LLMClient
 from app.llm.writer import Writer
 from app.logs import configure_logging
 from app.routers import dev, health, internal, leads, me, plans, reminders, telegram, webapp
-from app.routers.errors import install_database_unavailable
+from app.routers.errors import install_database_unavailable, install_request_validation_error
 from app.routers.methods import install_allow
 from app.scheduler.drafts import DraftPrefetchLoop
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
+from app.scheduler.reconcile import ReconcileLoop
 from app.scheduler.tick import Dispatcher
 from app.services.drafts import DraftService
 from app.services.users import UserCache
@@ -36,7 +37,7 @@ from app.settings import Settings, SettingsError, load_settings
 from app.telegram.json_session import telegram_bot
 from app.telegram.outbox import Outbox, OutboxSession
 from app.telegram.response_models import hold_response_models
-from app.telegram.sender import BotTransport, Sender
+from app.telegram.sender import BotTransport, PacedMessages, Sender
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ def create_app(
                 container.loop.start()
             if container.prefetch is not None:
                 container.prefetch.start()
+            if container.reconcile is not None:
+                container.reconcile.start()
             polling = await start_bot(container)
             log.info(
                 "started: database=%s mode=%s scheduler=%s",
@@ -97,6 +100,8 @@ def create_app(
             if container is not None:
                 await stop_bot(container, polling)
                 await container.background.close()
+                if container.reconcile is not None:
+                    await container.reconcile.stop()
                 if container.prefetch is not None:
                     await container.prefetch.stop()
                 if container.loop is not None:
@@ -115,6 +120,7 @@ def create_app(
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     install_database_unavailable(app)
+    install_request_validation_error(app)
     install_allow(app)
     # Routes are matched in order: the webhook, the busiest path, is tried first.
     app.include_router(telegram.router)
@@ -154,6 +160,8 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
         per_chat_rate=settings.send_rate_per_chat,
         on_retry_after=lambda _seconds: metrics.retry_after.inc(),
     )
+    # The handlers' replies go out through the same Bot: they take this sender's pacer too.
+    bot.session.middleware(PacedMessages(sender))
     user_cache = UserCache()
     app_url = (
         f"{settings.public_base_url}/app/"
@@ -191,6 +199,11 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
         writer=writer,
         drafts=drafts,
         prefetch=DraftPrefetchLoop(drafts) if settings.scheduler_enabled else None,
+        reconcile=(
+            ReconcileLoop(db, clock, interval=settings.reconcile_interval)
+            if settings.scheduler_enabled and settings.reconcile_interval > 0
+            else None
+        ),
         outbox=outbox,
         bot=bot,
         loop=loop,

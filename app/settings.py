@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     send_rate_global: float = Field(default=30.0, gt=0)
     send_rate_per_chat: float = Field(default=1.0, gt=0)
     reminders_per_user_per_tick: int = Field(default=3, ge=1, le=50)
+    # Seconds between background reconcile passes (app/scheduler/reconcile.py); 0 = off.
+    reconcile_interval: float = Field(default=6 * 3600, ge=0, le=7 * 86400)
+    # When set, GET /metrics demands it as a bearer token; unset = open (a private network).
+    metrics_token: SecretStr | None = None
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str | None = None
@@ -65,6 +69,7 @@ class Settings(BaseSettings):
         "telegram_bot_token",
         "telegram_webhook_secret",
         "internal_token",
+        "metrics_token",
         "llm_api_key",
         mode="before",
     )

@@ -31,6 +31,8 @@ def test_defaults_match_the_contract() -> None:
     assert s.reminders_per_user_per_tick == 3
     assert s.auto_migrate is True
     assert not s.llm_configured
+    assert s.reconcile_interval == 6 * 3600
+    assert s.metrics_token is None
 
 
 def test_environment_names_are_the_contracts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,6 +65,9 @@ def test_environment_names_are_the_contracts(monkeypatch: pytest.MonkeyPatch) ->
         ("TELEGRAM_API_BASE", "ftp://api"),
         ("TELEGRAM_BOT_TOKEN", "no-colon-here"),
         ("LLM_TIMEOUT", "0"),
+        ("RECONCILE_INTERVAL", "-1"),
+        ("RECONCILE_INTERVAL", "604801"),
+        ("RECONCILE_INTERVAL", "hourly"),
     ],
 )
 def test_impossible_values_name_the_variable(
@@ -71,6 +76,20 @@ def test_impossible_values_name_the_variable(
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=name):
         settings_from()
+
+
+def test_reconcile_interval_and_metrics_token_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RECONCILE_INTERVAL", "0")
+    monkeypatch.setenv("METRICS_TOKEN", "scrape-secret")
+    s = settings_from()
+    assert s.reconcile_interval == 0
+    assert s.metrics_token is not None
+    assert s.metrics_token.get_secret_value() == "scrape-secret"
+    assert "scrape-secret" not in repr(s)
+    monkeypatch.setenv("METRICS_TOKEN", "  ")
+    assert settings_from().metrics_token is None
 
 
 def test_a_bad_token_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
+from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, ErrorEvent, Message, WebAppInfo
@@ -21,6 +22,7 @@ from app.bot import render
 from app.bot.callbacks import ReminderAction
 from app.container import Container
 from app.domain.users import TelegramProfile, User
+from app.logs import exception_summary
 from app.schemas import MAX_CONTEXT, MAX_NAME, LeadOut
 from app.services import notes as notes_service
 from app.services import plans as plans_service
@@ -32,6 +34,11 @@ log = logging.getLogger(__name__)
 
 NOT_YOURS = "This reminder isn't available to you (it may have been deleted)."
 PRESS_FAILED = "Something went wrong on our side. Please press again in a moment."
+COMMAND_FAILED = "Something went wrong on our side. Please try again in a moment."
+PRIVATE_ONLY = "I only work in a private chat: message me directly to see your plans."
+# The commands this bot answers (build_router); in a group, only these get PRIVATE_ONLY,
+# so the commands of other bots in the same group are left to them.
+COMMAND_NAMES = ("start", "help", "pause", "resume", "today", "lead")
 HELP = (
     "I remind you of the steps of your outreach plans when they are due.\n\n"
     "/today — steps due now and overdue\n"
@@ -172,6 +179,16 @@ async def on_unknown_button(query: CallbackQuery) -> None:
     await query.answer("This button is no longer valid.", show_alert=True)
 
 
+async def on_command_elsewhere(message: Message) -> None:
+    await message.answer(PRIVATE_ONLY, parse_mode=None)
+
+
+async def on_press_elsewhere(query: CallbackQuery) -> None:
+    # The bot never sends buttons outside private chats, so this press is forged: nothing
+    # is looked up or changed, and no lead data goes into a chat others can read.
+    await query.answer(PRIVATE_ONLY, show_alert=True)
+
+
 async def on_start(message: Message, container: Container) -> None:
     if message.from_user is None:
         return
@@ -288,7 +305,7 @@ async def on_reply(message: Message, container: Container) -> None:
             container.db,
             user,
             message.reply_to_message.message_id,
-            message.text,
+            _without_nul(message.text),
             container.clock.now(),
         )
     except ServiceError as exc:
@@ -302,7 +319,7 @@ async def on_reply(message: Message, container: Container) -> None:
 
 def parse_lead_args(args: str | None) -> dict[str, str | None] | None:
     """`Name, Company — context` (company and context optional) as lead fields."""
-    text = (args or "").strip()
+    text = _without_nul(args or "").strip()
     if not text:
         return None
     head, context = text, None
@@ -318,6 +335,12 @@ def parse_lead_args(args: str | None) -> dict[str, str | None] | None:
         "company": company.strip()[:MAX_NAME] or None,
         "context": context[:MAX_CONTEXT] if context else None,
     }
+
+
+def _without_nul(text: str) -> str:
+    # Telegram lets a person type U+0000; PostgreSQL cannot store it and the plan schemas
+    # refuse it, so the lead or note would fail. It carries no meaning: dropped.
+    return text.replace("\x00", "")
 
 
 def lead_plan_summary(lead: LeadOut, source: str) -> str:
@@ -387,28 +410,58 @@ async def on_handler_failed(event: ErrorEvent) -> None:
     """A handler raised (the database went away mid-transition, say). The webhook still
     answers Telegram 200, so the update is not delivered again: a button press would be
     left spinning with nothing said, as if it were lost. The person is told to press again
-    instead (a new press is a new update), and the failure is logged with the update id."""
-    log.error("handler failed for update %s", event.update.update_id, exc_info=event.exception)
-    query = event.update.callback_query
+    instead (a new press is a new update), and the failure is logged with the update id.
+
+    Exception messages can carry what the person wrote (a validation error quotes its
+    input), so the ERROR line names only the exception and where it was raised; the full
+    traceback is at DEBUG."""
+    log.error(
+        "handler failed for update %s: %s",
+        event.update.update_id,
+        exception_summary(event.exception),
+    )
+    log.debug("handler failure of update %s", event.update.update_id, exc_info=event.exception)
+    query, message = event.update.callback_query, event.update.message
     if query is not None:
         try:
             await query.answer(PRESS_FAILED, show_alert=True)
         except TelegramAPIError as exc:  # answered already, or Telegram is away too
             log.info("could not answer failed press %s: %s", query.id, exc.message)
+    elif message is not None and message.chat.type == ChatType.PRIVATE:
+        # A command that failed would otherwise meet silence, as if the bot were gone.
+        try:
+            await message.answer(COMMAND_FAILED, parse_mode=None)
+        except TelegramAPIError as exc:
+            log.info("could not answer failed update %s: %s", event.update.update_id, exc.message)
 
 
 def build_router() -> Router:
-    """A fresh router per app: an aiogram router belongs to one dispatcher."""
-    router = Router(name="reminders")
-    router.callback_query.register(on_reminder_button, ReminderAction.filter())
-    router.callback_query.register(on_unknown_button)
-    router.message.register(on_start, CommandStart())
-    router.message.register(on_help, Command("help"))
-    router.message.register(on_pause, Command("pause"))
-    router.message.register(on_resume, Command("resume"))
-    router.message.register(on_today, Command("today"))
-    router.message.register(on_lead, Command("lead"))
-    router.message.register(on_reply, F.reply_to_message, F.text)
-    router.message.register(on_anything_else)
+    """A fresh router per app: an aiogram router belongs to one dispatcher.
+
+    Everything that shows or changes lead data is in the private router: its filters let
+    through only updates from a private chat, whatever handler would match. Groups,
+    supergroups and channels reach the other router, which says one line to a command of
+    this bot and nothing to anything else (chatter, joins)."""
+    private = Router(name="reminders")
+    private.message.filter(F.chat.type == ChatType.PRIVATE)
+    # A press under an inline-mode message has no message: not private either.
+    private.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    private.callback_query.register(on_reminder_button, ReminderAction.filter())
+    private.callback_query.register(on_unknown_button)
+    private.message.register(on_start, CommandStart())
+    private.message.register(on_help, Command("help"))
+    private.message.register(on_pause, Command("pause"))
+    private.message.register(on_resume, Command("resume"))
+    private.message.register(on_today, Command("today"))
+    private.message.register(on_lead, Command("lead"))
+    private.message.register(on_reply, F.reply_to_message, F.text)
+    private.message.register(on_anything_else)
+
+    elsewhere = Router(name="not-private")
+    elsewhere.message.register(on_command_elsewhere, Command(*COMMAND_NAMES))
+    elsewhere.callback_query.register(on_press_elsewhere)
+
+    router = Router(name="bot")
+    router.include_routers(private, elsewhere)
     router.errors.register(on_handler_failed)
     return router

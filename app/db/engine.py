@@ -25,6 +25,11 @@ _WAL_RETRY_SECONDS = 0.02
 # instead of taking the write lock at BEGIN.
 READ_ONLY_OPTION = "eplan_read_only"
 
+# A statement's parameters are what people typed (names, notes, contexts). SQLAlchemy puts
+# them into its exception messages, and those reach log lines; with this it says only
+# that they were hidden.
+HIDE_PARAMETERS = True
+
 
 def create_engine(url: URL, *, echo: bool = False) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
@@ -32,6 +37,7 @@ def create_engine(url: URL, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(
         url,
         echo=echo,
+        hide_parameters=HIDE_PARAMETERS,
         pool_size=10,
         max_overflow=10,
         # No pre-ping: it costs three round trips per checkout. A connection that died with
@@ -50,6 +56,7 @@ def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
     engine = create_async_engine(
         url,
         echo=echo,
+        hide_parameters=HIDE_PARAMETERS,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         pool_size=5,
         max_overflow=5,

@@ -135,11 +135,13 @@ scheduled_reminders = Table(
         name="status",
     ),
     CheckConstraint("snooze_count >= 0 AND reminder_count >= 0", name="counts"),
-    # The dispatcher's hot query: open reminders by next action time. Partial on both
-    # engines, so closed history costs the claim nothing and far-future rows are never read.
+    # The dispatcher's hot query: open reminders by next action time, then id (the claim's
+    # order). Partial on both engines, so closed history costs the claim nothing and
+    # far-future rows are never read.
     Index(
         "ix_scheduled_reminders_due_open",
         "next_action_at",
+        "id",
         postgresql_where=text(_open_status_sql),
         sqlite_where=text(_open_status_sql),
     ),

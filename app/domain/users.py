@@ -64,6 +64,9 @@ class User:
         return self.reminders_paused or (self.paused_until is not None and self.paused_until > now)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 @dataclass(frozen=True, slots=True)
 class TelegramProfile:
     """What initData's `user` tells us about the person; refreshed on every sign-in."""
@@ -79,10 +82,14 @@ class TelegramProfile:
         # Names come from Telegram, not from the caller, so they are cleaned rather than
         # refused: PostgreSQL cannot store U+0000 in text, and a name holding one made
         # every sign-in of that person a 500 there (and every bot update of theirs fail).
+        # A lone UTF-16 surrogate (JSON may spell one, "\ud800") cannot be stored as UTF-8
+        # on either engine: it becomes U+FFFD.
         for name in ("first_name", "last_name", "username", "language_code", "photo_url"):
             value = getattr(self, name)
-            if value is not None and "\x00" in value:
-                object.__setattr__(self, name, value.replace("\x00", ""))
+            if value is not None:
+                cleaned = _LONE_SURROGATE.sub("\ufffd", value.replace("\x00", ""))
+                if cleaned != value:
+                    object.__setattr__(self, name, cleaned)
 
     def differs_from(self, user: User) -> bool:
         return (

@@ -67,7 +67,7 @@ def _claim_statement(skip_locked: bool) -> Update:
     candidates = (
         select(sr.c.id)
         .where(_actionable())
-        .order_by(sr.c.next_action_at)
+        .order_by(sr.c.next_action_at, sr.c.id)
         .limit(bindparam("limit", type_=Integer))
     )
     if skip_locked:
@@ -86,7 +86,8 @@ _CLAIM = {"postgresql": _claim_statement(skip_locked=True), "sqlite": _claim_sta
 async def claim(
     conn: AsyncConnection, *, worker: str, now: datetime, lease: timedelta, limit: int
 ) -> list[Reminder]:
-    """Take up to `limit` actionable reminders, oldest first, under a lease.
+    """Take up to `limit` actionable reminders, oldest first (lowest id first among those
+    due at the same moment, so claims freed by a dead worker go next), under a lease.
 
     PostgreSQL: the candidates are locked with FOR UPDATE SKIP LOCKED, so concurrent
     claimers (other passes, other replicas) each get different rows without waiting.
@@ -148,15 +149,31 @@ async def park_waiting(conn: AsyncConnection, *, now: datetime, until: datetime,
     return result.rowcount or 0
 
 
-_NEXT_ACTION = select(func.min(sr.c.next_action_at)).where(
-    sr.c.status.in_(OPEN_REMINDER_STATUSES), sr.c.next_action_at > _NOW
+_NEXT_DUE = (
+    select(func.min(sr.c.next_action_at))
+    .where(sr.c.status.in_(OPEN_REMINDER_STATUSES), sr.c.next_action_at > _NOW)
+    .scalar_subquery()
 )
+# A due reminder under someone's lease (a worker killed mid-pass, or a send given back to be
+# retried later) wants attention when the lease runs out. Few rows: the due ones only.
+_NEXT_FREED = (
+    select(func.min(sr.c.claimed_until))
+    .where(
+        sr.c.status.in_(OPEN_REMINDER_STATUSES),
+        sr.c.next_action_at <= _NOW,
+        sr.c.claimed_until > _NOW,
+    )
+    .scalar_subquery()
+)
+_NEXT_ACTION = select(_NEXT_DUE, _NEXT_FREED)
 
 
 async def next_action_after(conn: AsyncConnection, now: datetime) -> datetime | None:
-    """When the next open reminder wants attention (served by the partial index)."""
-    value: datetime | None = (await conn.execute(_NEXT_ACTION, {"now": now})).scalar_one_or_none()
-    return value
+    """When the next open reminder wants attention: the next one coming due, or a due one
+    whose lease runs out (both served by the partial index on open reminders)."""
+    due, freed = (await conn.execute(_NEXT_ACTION, {"now": now})).one()
+    moments = [moment for moment in (due, freed) if moment is not None]
+    return min(moments) if moments else None
 
 
 async def release_all(conn: AsyncConnection, *, worker: str, now: datetime) -> int:

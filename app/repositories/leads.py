@@ -152,6 +152,19 @@ async def list_all_ids(conn: AsyncConnection) -> list[tuple[int, int]]:
     return [(r.id, r.telegram_id) for r in rows]
 
 
+async def plans_after(
+    conn: AsyncConnection, after_id: int, limit: int
+) -> list[tuple[int, int, Any]]:
+    """(id, telegram_id, engagement_plan) of the next `limit` leads by id, for a scan."""
+    rows = await conn.execute(
+        select(lead_registry.c.id, lead_registry.c.telegram_id, lead_registry.c.engagement_plan)
+        .where(lead_registry.c.id > after_id)
+        .order_by(lead_registry.c.id)
+        .limit(limit)
+    )
+    return [(r.id, r.telegram_id, r.engagement_plan) for r in rows]
+
+
 async def update_lead(conn: AsyncConnection, lead_id: int, values: dict[str, Any]) -> None:
     await conn.execute(update(lead_registry).where(lead_registry.c.id == lead_id).values(**values))
 

@@ -76,6 +76,21 @@ async def for_lead(conn: AsyncConnection, lead_id: int) -> list[Reminder]:
     return [to_reminder(r) for r in await conn.execute(_FOR_LEAD, {"p_lead_id": lead_id})]
 
 
+async def steps_of_leads(
+    conn: AsyncConnection, after_lead: int, last_lead: int
+) -> dict[int, dict[int, tuple[str, int]]]:
+    """lead id → step id → (status, position) of the leads after_lead < id <= last_lead."""
+    rows = await conn.execute(
+        select(sr.c.lead_id, sr.c.step_id, sr.c.status, sr.c.position).where(
+            sr.c.lead_id > after_lead, sr.c.lead_id <= last_lead
+        )
+    )
+    found: dict[int, dict[int, tuple[str, int]]] = {}
+    for lead_id, step_id, status, position in rows:
+        found.setdefault(lead_id, {})[step_id] = (status, position)
+    return found
+
+
 async def for_user(conn: AsyncConnection, telegram_id: int) -> list[Reminder]:
     stmt = select(sr).where(sr.c.telegram_id == telegram_id).order_by(sr.c.lead_id, sr.c.position)
     return [to_reminder(r) for r in await conn.execute(stmt)]

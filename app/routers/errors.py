@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -55,3 +59,30 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
 def install_database_unavailable(app: FastAPI) -> None:
     for kind in DATABASE_UNAVAILABLE:
         app.add_exception_handler(kind, database_unavailable)
+
+
+# A lone UTF-16 surrogate ("\ud800") is valid JSON text but no Unicode character: it
+# cannot be encoded as UTF-8, so a 422 that echoes it back would itself fail as a 500.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(value: Any) -> Any:
+    """`value` with every lone surrogate, in strings and in dict keys, made U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(v) for v in value]
+    return value
+
+
+async def request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422 (same shape, same detail), except that what it echoes of the input
+    can always be encoded: a client sending garbage gets told which field, never a 500."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": _encodable(jsonable_encoder(exc.errors()))}, status_code=422)
+
+
+def install_request_validation_error(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, request_validation_error)

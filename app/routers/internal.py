@@ -30,6 +30,19 @@ async def tick(request: Request, container: Deps) -> dict[str, int | bool]:
     return counts.as_dict()
 
 
-@router.get("/metrics", include_in_schema=False)
-async def metrics(container: Deps) -> Response:
+@router.get("/metrics", include_in_schema=False, responses=errors(401))
+async def metrics(request: Request, container: Deps) -> Response:
+    """Prometheus text; with METRICS_TOKEN set, only for `Authorization: Bearer <it>`, the
+    header Prometheus' `authorization` scrape setting sends."""
+    expected = container.settings.metrics_token
+    if expected is not None and not _bearer_matches(request, expected.get_secret_value()):
+        raise HTTPException(
+            status_code=401, detail="invalid token", headers={"WWW-Authenticate": "Bearer"}
+        )
     return Response(generate_latest(container.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _bearer_matches(request: Request, expected: str) -> bool:
+    scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
+    # compare_digest: the time taken must not tell how much of a guess was right.
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), expected.encode())

@@ -8,7 +8,9 @@ not an update is logged and acknowledged, and an update id seen before is ignore
 from __future__ import annotations
 
 import hmac
+import json
 import logging
+import re
 from datetime import timedelta
 
 from aiogram.types import Update
@@ -16,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 
 from app.container import Container
+from app.logs import exception_summary
 from app.repositories import processed_updates
 
 router = APIRouter(tags=["telegram"])
@@ -23,6 +26,33 @@ log = logging.getLogger(__name__)
 
 # Telegram redelivers for at most about a day; a week is a generous bound.
 REMEMBER_UPDATES_FOR = timedelta(days=7)
+
+
+# A JSON integer of 19 digits or more is the only way to spell one beyond 64 bits
+# (pydantic refuses floats that large for an int); the search is cheap enough for every
+# update, and the full check below runs only on its rare hits.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+INT64 = range(-(2**63), 2**63)
+
+
+def beyond_64_bits(body: bytes) -> bool:
+    """True if any number in the JSON body is an integer no BIGINT column can hold."""
+    if _LONG_NUMBER.search(body) is None:
+        return False
+    found = False
+
+    def check(literal: str) -> int:
+        nonlocal found
+        value = int(literal)
+        found = found or value not in INT64
+        return value
+
+    try:
+        json.loads(body, parse_int=check)
+    except ValueError:
+        # More digits than Python converts: far beyond 64 bits.
+        return True
+    return found
 
 
 async def webhook(request: Request) -> Response:
@@ -43,6 +73,12 @@ async def webhook(request: Request) -> Response:
     except ValidationError as exc:
         log.warning("webhook body is not an update: %s", type(exc).__name__)
         return Response(status_code=200)
+    if beyond_64_bits(body):
+        # Nothing from Telegram looks like this, and the database cannot store such an id:
+        # acknowledged (a refusal would be redelivered for a day) and not handled. The
+        # body is not logged: it carries people's names and messages.
+        log.warning("webhook update ignored: it holds an integer beyond 64 bits")
+        return Response(status_code=200)
     now = container.clock.now()
     async with container.db.single_write() as conn:
         first_time = await processed_updates.remember(conn, update.update_id, now)
@@ -54,8 +90,10 @@ async def webhook(request: Request) -> Response:
         return Response(status_code=200)
     try:
         await dispatcher.feed_update(bot, update)
-    except Exception:
-        log.exception("handler failed for update %s", update.update_id)
+    except Exception as exc:
+        # Without the exception's message: it can quote what the person wrote.
+        log.error("handler failed for update %s: %s", update.update_id, exception_summary(exc))
+        log.debug("handler failure of update %s", update.update_id, exc_info=exc)
     return Response(status_code=200)
 
 

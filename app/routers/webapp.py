@@ -32,6 +32,29 @@ works without it: see <a href="/docs">/docs</a>.</p>
 </body></html>"""
 
 
+# Linux's NAME_MAX: no file of the build has a longer name, and asking the file system
+# about one raises instead of saying no.
+MAX_NAME_BYTES = 255
+# Far beyond any real asset or client route; a longer path is not worth a lookup.
+MAX_PATH_CHARS = 1024
+
+
+def names_nothing(path: str) -> bool:
+    """Paths under /app/ that cannot name a file of the build nor a page of the app: a NUL
+    (the file system refuses it outright), a name longer than any file system allows, or a
+    step up with `..` (decoded from %2e%2e or %2f by the server before it reaches us)."""
+    if len(path) > MAX_PATH_CHARS or "\x00" in path:
+        return True
+    return any(
+        part == ".." or len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES
+        for part in path.split("/")
+    )
+
+
+def not_found() -> Response:
+    return Response("not found", status_code=404, media_type="text/plain")
+
+
 class _Gzipped:
     """Compressed copies of the build's text files, made once per file version."""
 
@@ -75,14 +98,22 @@ def build_router(dist: Path | None = None) -> APIRouter:
         if not index.is_file():
             return HTMLResponse(MISSING_BUILD, status_code=503, headers={"Cache-Control": NO_CACHE})
         if path:
-            candidate = (root / path).resolve()
-            if candidate.is_relative_to(root) and candidate.is_file() and candidate != index:
+            if names_nothing(path):
+                return not_found()
+            try:
+                candidate = (root / path).resolve()
+                inside = candidate.is_relative_to(root)
+                found = inside and candidate.is_file()
+            except (OSError, ValueError):
+                # Whatever else the file system cannot even look up is no file of the build.
+                return not_found()
+            if found:
                 hashed = candidate.is_relative_to(root / "assets")
                 return send(request, candidate, IMMUTABLE if hashed else NO_CACHE)
-            if path.startswith("assets/") or "." in path.rsplit("/", 1)[-1]:
+            if not inside or path.startswith("assets/") or "." in path.rsplit("/", 1)[-1]:
                 # A missing file, not a page: answering index.html would hand the browser
                 # HTML where it expects a script.
-                return Response("not found", status_code=404, media_type="text/plain")
+                return not_found()
         return send(request, index, NO_CACHE)
 
     return router

@@ -4,9 +4,10 @@ be due.
 It sleeps until the earliest upcoming action time (never longer than SCHEDULER_MAX_SLEEP),
 and wakes at once when this process changes a schedule (app.db.signals) or, on PostgreSQL,
 when any replica does (LISTEN/NOTIFY). A failing pass is logged and retried with backoff;
-the loop itself never dies silently. On shutdown the pass in flight is finished (its
-claims recorded or released) within a grace period, then cancelled; a cancelled pass
-leaves leases that expire, so nothing is lost.
+the loop itself never dies silently. On shutdown the pass in flight stops sending,
+records what it sent and gives back the rest within a grace period, then is cancelled; a
+cancelled pass leaves leases that expire seconds later, so nothing is lost. It also wakes
+when another worker's lease runs out (a process killed mid-pass), to take those over.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class DispatchLoop:
 
     async def stop(self) -> None:
         self._stopping = True
+        # The pass in flight stops sending and gives back its unsent claims, so a redeploy
+        # hands them to the next process at once.
+        self.dispatcher.stop_sending()
         wake_signal.unsubscribe(self.wake)
         self._wake.set()
         if self._task is not None:

@@ -8,6 +8,11 @@ Delivery guarantees:
   alive while the pass works. If the process dies in between, the lease expires and the
   reminder is sent again by a later pass: nothing is lost, and at most the messages in
   flight at that moment (bounded by the sender concurrency) go out twice.
+- Leases are short (LEASE) and extended every KEEP_EVERY, so the claims of a killed process
+  are free again seconds later. A pass that cannot extend them in time (the database or,
+  on PostgreSQL, its dispatch lock is gone) stops sending at once, well before they expire:
+  whoever takes them over next never sends beside it.
+- A graceful stop sends no more, records what was sent and gives back the rest at once.
 - Only one replica dispatches at a time (a PostgreSQL advisory lock), so the sender's
   in-process pacing is the pacing of the whole deployment.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import socket
 import uuid
@@ -25,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.bot import render
 from app.clock import Clock
@@ -33,6 +40,7 @@ from app.domain.calendar import WorkSchedule
 from app.domain.escalation import Rung, rung_for
 from app.domain.plans import schedule_of
 from app.domain.users import User
+from app.logs import exception_summary
 from app.repositories import claims as claims_repo
 from app.repositories import leads as leads_repo
 from app.repositories import users as users_repo
@@ -50,7 +58,17 @@ log = logging.getLogger(__name__)
 DISPATCH_LOCK_KEY = 0x65706C616E + 1
 BATCH_SIZE = 500
 MAX_BATCHES_PER_PASS = 200
-LEASE = timedelta(seconds=120)
+# A claim's lease, and how often a working pass extends it. An extension that has not
+# succeeded within EXTEND_TIMEOUT stops the pass, so a pass that lost its database stops
+# sending at most KEEP_EVERY + EXTEND_TIMEOUT after its last good extension: before its
+# leases run out, which is when another worker may take them.
+LEASE = timedelta(seconds=6)
+KEEP_EVERY = 1.5
+EXTEND_TIMEOUT = 2.5
+# A claim takes about this many seconds of sending at the global pace (at least a full set
+# of concurrent sends, at most BATCH_SIZE): what a killed process held is then seconds of
+# work, not a whole backlog left waiting for its leases.
+CLAIM_AHEAD_SECONDS = 1.0
 SEND_CONCURRENCY = 32
 FLUSH_AT = SEND_CONCURRENCY // 2
 PARK_FOR = timedelta(days=1)
@@ -72,12 +90,22 @@ class PassCounts:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class _Leadership:
+    held: bool
+    conn: AsyncConnection | None = None  # PostgreSQL: the session holding the dispatch lock
+
+
 @dataclass(slots=True)
 class _Job:
     user: User
     schedule: WorkSchedule
     single: list[tuple[Reminder, Rung]] = field(default_factory=list)
     digest: list[tuple[Reminder, Rung]] = field(default_factory=list)
+
+
+class LeaseLost(Exception):
+    """The pass could not extend its leases in time; it has stopped sending."""
 
 
 def default_worker_id() -> str:
@@ -115,6 +143,16 @@ class Dispatcher:
         self._record_lock = asyncio.Lock()
         self._waited_for: set[str] = set()
         self._failed = False
+        self._stopping = False
+        self._held: list[int] = []  # the ids of the batch in hand, whose leases are kept
+        ahead = math.ceil(CLAIM_AHEAD_SECONDS / sender.pacer.global_gap)
+        self.batch_size = min(BATCH_SIZE, max(SEND_CONCURRENCY, ahead))
+
+    def stop_sending(self) -> None:
+        """A graceful stop: the pass in flight sends no more messages, records what it sent
+        and gives back what it claimed but did not send, so the next process takes those
+        at once instead of after their lease. Later passes find nothing to do."""
+        self._stopping = True
 
     async def run_pass(self) -> PassCounts:
         counts = PassCounts()
@@ -123,11 +161,11 @@ class Dispatcher:
             outcome = "ok"
             try:
                 async with self._leadership() as leader:
-                    if not leader:
+                    if not leader.held:
                         counts.busy = True
                         outcome = "busy"
                         return counts
-                    await self._pass(counts)
+                    await self._pass(counts, leader.conn)
             except Exception:
                 outcome = "error"
                 self._failed = True
@@ -140,9 +178,12 @@ class Dispatcher:
         return counts
 
     @contextlib.asynccontextmanager
-    async def _leadership(self) -> AsyncIterator[bool]:
+    async def _leadership(self) -> AsyncIterator[_Leadership]:
+        if self._stopping:
+            yield _Leadership(held=False)
+            return
         if not self.db.is_postgres:
-            yield True  # SQLite is one process; the in-process lock is the whole story
+            yield _Leadership(held=True)  # SQLite is one process; the in-process lock is all
             return
         async with self.db.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -151,15 +192,41 @@ class Dispatcher:
                     text("SELECT pg_try_advisory_lock(:key)"), {"key": DISPATCH_LOCK_KEY}
                 )
             ).scalar_one()
+            if not got:
+                yield _Leadership(held=False)
+                return
             try:
-                yield bool(got)
+                yield _Leadership(held=True, conn=conn)
             finally:
-                if got:
+                try:
                     await conn.execute(
                         text("SELECT pg_advisory_unlock(:key)"), {"key": DISPATCH_LOCK_KEY}
                     )
+                except BaseException:
+                    # A connection that cannot unlock (cut, or left mid-statement by a
+                    # cancelled extension) must not go back to the pool holding the lock:
+                    # closed, it releases the lock with its session.
+                    await conn.invalidate()
+                    raise
 
-    async def _pass(self, counts: PassCounts) -> None:
+    async def _pass(self, counts: PassCounts, leader: AsyncConnection | None) -> None:
+        """The pass's work, while its leases are kept alive; if they cannot be, it stops."""
+        self._held = []
+        work = asyncio.create_task(self._work(counts))
+        keeper = asyncio.create_task(self._keep_leases(leader))
+        try:
+            await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (work, keeper):
+                if not task.done() or task is keeper:
+                    task.cancel()
+            await asyncio.gather(work, keeper, return_exceptions=True)
+        if not keeper.cancelled() and (lost := keeper.exception()) is not None:
+            log.error("dispatch pass stopped sending: %s", exception_summary(lost))
+            raise LeaseLost("its leases could not be extended in time") from lost
+        work.result()
+
+    async def _work(self, counts: PassCounts) -> None:
         now = self.clock.now()
         if self._failed:
             await self._after_a_failed_pass(now)
@@ -171,34 +238,43 @@ class Dispatcher:
         await self._after_a_crash(now)
         sent_to: dict[int, int] = {}
         for _ in range(MAX_BATCHES_PER_PASS):
+            if self._stopping:
+                break
             now = self.clock.now()
             async with self.db.single_write() as conn:
                 batch = await claims_repo.claim(
-                    conn, worker=self.worker, now=now, lease=LEASE, limit=BATCH_SIZE
+                    conn, worker=self.worker, now=now, lease=LEASE, limit=self.batch_size
                 )
             self.metrics.claim_batch.observe(len(batch))
             if not batch:
                 break
             counts.due += len(batch)
-            keeper = asyncio.create_task(self._keep_leases([r.id for r in batch]))
+            self._held = [r.id for r in batch]
             try:
                 await self._dispatch(batch, counts, sent_to)
             finally:
-                keeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await keeper
+                self._held = []
                 # The batch is recorded (or the pass failed, and its deliveries are
                 # dropped): its users' schedules are not needed again. Kept for the whole
                 # pass, they grew with the number of users reminded.
                 self._schedules.clear()
+        if self._stopping:
+            await self._give_back_unsent()
         async with self.db.single_read() as conn:
             self.metrics.backlog.set(await claims_repo.backlog(conn, self.clock.now()))
+
+    async def _give_back_unsent(self) -> None:
+        """What a stopping pass claimed but did not send, free for the next process now."""
+        async with self.db.single_write() as conn:
+            released = await claims_repo.release_all(conn, worker=self.worker, now=self.clock.now())
+        if released:
+            log.info("stopping: gave back %s claimed reminders not yet sent", released)
 
     async def _after_a_failed_pass(self, now: datetime) -> None:
         """A pass that failed (the database went away, say) left its claims leased for
         LEASE, and its unrecorded messages unrecorded. Passes in this process run one at a
-        time, so nothing is working on them now: take them back at once rather than two
-        minutes later. What was sent but not recorded goes out again, as after a crash."""
+        time, so nothing is working on them now: take them back at once rather than when
+        they expire. What was sent but not recorded goes out again, as after a crash."""
         async with self.db.transaction() as conn:
             released = await claims_repo.release_all(conn, worker=self.worker, now=now)
         self._pending = []
@@ -221,13 +297,24 @@ class Dispatcher:
             self.sender.pacer.pause(self.sender.pacer.window)
         self._waited_for = claimers
 
-    async def _keep_leases(self, ids: list[int]) -> None:
+    async def _keep_leases(self, leader: AsyncConnection | None) -> None:
+        """Every KEEP_EVERY seconds of a pass, extend the leases of the batch in hand; raise
+        when an extension fails or takes longer than EXTEND_TIMEOUT. On PostgreSQL it runs
+        on the session that holds the dispatch lock (a bare round trip when no batch is in
+        hand), so it also proves the lock is still this pass's."""
         while True:
-            await asyncio.sleep(LEASE.total_seconds() / 3)
-            async with self.db.single_write() as conn:
-                await claims_repo.extend(
-                    conn, worker=self.worker, ids=ids, until=self.clock.now() + LEASE
-                )
+            await asyncio.sleep(KEEP_EVERY)
+            ids = self._held
+            async with asyncio.timeout(EXTEND_TIMEOUT):
+                until = self.clock.now() + LEASE
+                if leader is not None:
+                    if ids:
+                        await claims_repo.extend(leader, worker=self.worker, ids=ids, until=until)
+                    else:
+                        await leader.execute(text("SELECT 1"))
+                elif ids:
+                    async with self.db.single_write() as conn:
+                        await claims_repo.extend(conn, worker=self.worker, ids=ids, until=until)
 
     async def _dispatch(
         self, batch: list[Reminder], counts: PassCounts, sent_to: dict[int, int]
@@ -290,6 +377,8 @@ class Dispatcher:
     ) -> None:
         chat = job.user.telegram_id
         for index, (reminder, rung) in enumerate(job.single):
+            if self._stopping:
+                return  # the pass gives back what was not sent
             lead = leads[reminder.lead_id]
             now = self.clock.now()
             card = _card(reminder, lead)
@@ -309,7 +398,7 @@ class Dispatcher:
             sent_to[chat] = sent_to.get(chat, 0) + 1
             self._delivered(reminder, rung, result.message_id, False, counts)
             await self._sent()
-        if job.digest:
+        if job.digest and not self._stopping:
             now = self.clock.now()
             items = [
                 render.DigestItem(

@@ -10,17 +10,27 @@ retry: the caller marks the user unreachable.
 
 Across replicas, only the replica holding the dispatch lock sends reminders (see
 app/scheduler/tick.py), so this in-process pacing is the global pacing.
+
+The bot's replies (a handler's `message.answer`, a draft sent on a press) share the same
+pacer: `PacedMessages` sits on the Bot's session and gives every other sendMessage a slot
+and the same 429 handling (`Sender.deliver`). A reply can still collide with another
+replica's reminders; Telegram's 429 then holds both, and the reply is retried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -28,6 +38,8 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods import Response, SendMessage, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import InlineKeyboardMarkup
 
 from app.clock import Clock
@@ -40,6 +52,13 @@ BACKOFF_BASE = 0.5
 MAX_RETRY_AFTER_ROUNDS = 20
 
 Outcome = Literal["sent", "blocked", "failed"]
+ChatKey = int | str
+T = TypeVar("T")
+
+# True while Sender.send has its message on the wire: it took its slot already, so
+# PacedMessages lets it through instead of pacing it a second time. A context variable is
+# per task, so a reply sent meanwhile from another task is still paced.
+_sent_by_sender: ContextVar[bool] = ContextVar("sent_by_sender", default=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +122,14 @@ class Pacer:
         # before and after a pause of this length.
         self.window = max(1.0, self.chat_gap)
         self._next_global = 0.0
-        self._next_chat: dict[int, float] = {}
+        self._next_chat: dict[ChatKey, float] = {}
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self.clock.monotonic() + seconds)
 
-    async def slot(self, chat_id: int) -> None:
+    async def slot(self, chat_id: ChatKey) -> None:
         """Wait until a message to `chat_id` may go out, and reserve that moment."""
         while True:
             async with self._lock:
@@ -152,16 +171,12 @@ class Sender:
         rounds = 0
         while True:
             await self.pacer.slot(message.chat_id)
+            paced = _sent_by_sender.set(True)
             try:
                 message_id = await self.transport.send_message(message)
             except TelegramRetryAfter as exc:
                 rounds += 1
-                self.stats.retry_after += 1
-                wait = float(exc.retry_after) + RETRY_AFTER_MARGIN
-                log.warning("telegram 429: every send waits %.1f s", wait)
-                self.pacer.pause(wait)
-                if self._on_retry_after is not None:
-                    self._on_retry_after(wait)
+                self._hold(exc)
                 if rounds >= MAX_RETRY_AFTER_ROUNDS:
                     return self._failed("retry_after_exhausted")
                 continue
@@ -180,8 +195,33 @@ class Sender:
                     return self._failed("unavailable")
                 await self.clock.sleep(BACKOFF_BASE * 2 ** (transient - 1))
                 continue
+            finally:
+                _sent_by_sender.reset(paced)
             self.stats.sent += 1
             return SendResult("sent", message_id=message_id)
+
+    async def deliver(self, chat_id: ChatKey, send: Callable[[], Awaitable[T]]) -> T:
+        """A message someone else sends (a bot reply): it waits for its slot like a
+        reminder, and a 429 holds every send and is retried after `retry_after`. Anything
+        else is the caller's, raised as aiogram raised it."""
+        rounds = 0
+        while True:
+            await self.pacer.slot(chat_id)
+            try:
+                return await send()
+            except TelegramRetryAfter as exc:
+                rounds += 1
+                if rounds >= MAX_RETRY_AFTER_ROUNDS:
+                    raise
+                self._hold(exc)
+
+    def _hold(self, exc: TelegramRetryAfter) -> None:
+        self.stats.retry_after += 1
+        wait = float(exc.retry_after) + RETRY_AFTER_MARGIN
+        log.warning("telegram 429: every send waits %.1f s", wait)
+        self.pacer.pause(wait)
+        if self._on_retry_after is not None:
+            self._on_retry_after(wait)
 
     def _blocked(self, chat_id: int, reason: str, exc: Exception) -> SendResult:
         self.stats.blocked += 1
@@ -196,6 +236,35 @@ class Sender:
 
     def _count(self, reason: str) -> None:
         self.stats.by_reason[reason] = self.stats.by_reason.get(reason, 0) + 1
+
+
+class PacedMessages(BaseRequestMiddleware):
+    """On the Bot's session: every sendMessage the app makes outside `Sender.send` (the
+    handlers' replies) goes through that sender's pacer and 429 handling, so one pacer per
+    process spaces reminders and replies alike.
+
+    Only sendMessage: Telegram's flood limits count messages sent to chats. A press's
+    answerCallbackQuery and the edit of its reminder are one each per tap the person made,
+    and a press left spinning behind a dispatch backlog would look broken."""
+
+    def __init__(self, sender: Sender) -> None:
+        self.sender = sender
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if not isinstance(method, SendMessage) or _sent_by_sender.get():
+            return await make_request(bot, method)
+        call: TelegramMethod[Any] = method
+
+        async def send() -> Any:
+            return await make_request(bot, call)
+
+        response: Response[TelegramType] = await self.sender.deliver(method.chat_id, send)
+        return response
 
 
 def _why(exc: BaseException) -> str:

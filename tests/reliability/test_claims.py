@@ -143,9 +143,10 @@ async def test_an_expired_lease_is_taken_again_and_a_live_one_is_not(pg: Databas
             await conn.execute(select(sr.c.claimed_until).where(sr.c.id == expired))
         ).scalar_one()
     assert until == NOW + LEASE
-    # Nothing more while the live lease runs; once it has run out, it is free to take.
-    assert await _claim(pg, "me", NOW + timedelta(seconds=59)) == set()
-    assert await _claim(pg, "other", NOW + timedelta(seconds=61)) == {live}
+    # Nothing more while the leases run; once they have run out, all are free to take.
+    assert await _claim(pg, "me", NOW + LEASE - timedelta(seconds=1)) == set()
+    assert await _claim(pg, "other", NOW + timedelta(seconds=59)) == {expired, free}
+    assert await _claim(pg, "another", NOW + timedelta(seconds=61)) == {live}
 
 
 async def test_a_step_closed_before_the_claim_is_never_claimed(pg: Database) -> None:

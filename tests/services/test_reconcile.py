@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.clock import ManualClock
 from app.db.database import Database
+from app.db.signals import wake_signal
 from app.db.tables import lead_activity_log, lead_registry, scheduled_reminders
 from app.domain.plans import StepSpec
 from app.domain.users import TelegramProfile, User
@@ -156,3 +157,112 @@ async def test_junk_in_the_json_is_ignored_not_fatal(
     report = await reconcile(db, clock.now())
     assert report.leads_checked == 1
     assert (await statuses(db, lead_id))[1] == "pending"
+
+
+async def test_junk_between_steps_and_a_step_without_status_agree(
+    db: Database, clock: ManualClock
+) -> None:
+    # Not a step, so not a position: the steps after it keep theirs. No status means pending.
+    lead_id = await make_lead(db, clock)
+    plan: list[Any] = await plan_of(db, lead_id)
+    del plan[1]["status"]
+    junky: list[Any] = [plan[0], "a note", [1, 2], plan[1], None, plan[2]]
+    await set_plan(db, lead_id, junky)
+    assert (await reconcile(db, clock.now())).repairs == []
+    plan[1]["status"] = "done"
+    await set_plan(db, lead_id, junky)
+    report = await reconcile(db, clock.now())
+    assert [(r.step_id, "closed" in r.what) for r in report.repairs] == [(2, True)]
+
+
+async def set_reminder(db: Database, lead_id: int, step_id: int, **values: Any) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            update(scheduled_reminders)
+            .where(
+                scheduled_reminders.c.lead_id == lead_id, scheduled_reminders.c.step_id == step_id
+            )
+            .values(**values)
+        )
+
+
+# Each rule of the repair, seen by the unlocked comparison that decides which leads to repair
+# (a rule it missed would leave that drift in place: these would fail).
+
+
+async def test_steps_reordered_in_the_json_move_their_reminders(
+    db: Database, clock: ManualClock
+) -> None:
+    lead_id = await make_lead(db, clock)
+    plan = await plan_of(db, lead_id)
+    await set_plan(db, lead_id, [plan[0], plan[2], plan[1]])
+    report = await reconcile(db, clock.now())
+    assert sorted(r.step_id or 0 for r in report.repairs) == [2, 3]
+    async with db.read() as conn:
+        rows = await conn.execute(
+            select(scheduled_reminders.c.step_id, scheduled_reminders.c.position).where(
+                scheduled_reminders.c.lead_id == lead_id
+            )
+        )
+        assert {r.step_id: r.position for r in rows} == {1: 0, 2: 2, 3: 1}
+
+
+async def test_both_closed_differently_follows_the_json(db: Database, clock: ManualClock) -> None:
+    lead_id = await make_lead(db, clock)
+    await set_reminder(db, lead_id, 1, status="completed", completed_at=clock.now())
+    plan = await plan_of(db, lead_id)
+    plan[0]["status"] = "skipped"
+    await set_plan(db, lead_id, plan)
+    await reconcile(db, clock.now())
+    assert (await statuses(db, lead_id))[1] == "skipped"
+
+
+async def test_a_cancelled_reminder_of_a_step_still_in_the_plan_reopens(
+    db: Database, clock: ManualClock
+) -> None:
+    lead_id = await make_lead(db, clock)
+    await set_reminder(db, lead_id, 2, status="cancelled")
+    report = await reconcile(db, clock.now())
+    assert [r.step_id for r in report.repairs] == [2]
+    assert (await statuses(db, lead_id))[2] == "pending"
+
+
+async def test_drift_is_found_on_every_page_of_the_scan(db: Database, clock: ManualClock) -> None:
+    user = await make_user(db, clock)
+    specs = [StepSpec(step_id=1, description="one", delay_days=1)]
+    ids = [
+        (await plans_service.create_lead(db, user, {"name": f"L{i}"}, specs, clock.now())).id
+        for i in range(5)
+    ]
+    for lead_id in (ids[0], ids[3], ids[4]):
+        await set_reminder(db, lead_id, 1, status="skipped", completed_at=clock.now())
+    report = await reconcile(db, clock.now(), batch=2)
+    assert report.leads_checked == 5
+    assert sorted(r.lead_id for r in report.repairs) == [ids[0], ids[3], ids[4]]
+    assert (await reconcile(db, clock.now(), batch=2)).repairs == []
+
+
+async def test_a_repair_that_changes_reminders_wakes_the_dispatcher(
+    db: Database, clock: ManualClock
+) -> None:
+    fired: list[int] = []
+
+    def listener() -> None:
+        fired.append(1)
+
+    lead_id = await make_lead(db, clock)
+    wake_signal.subscribe(listener)
+    try:
+        await reconcile(db, clock.now())
+        assert fired == []  # nothing drifted, nothing to wake for
+        async with db.transaction() as conn:
+            await conn.execute(
+                delete(scheduled_reminders).where(
+                    scheduled_reminders.c.lead_id == lead_id, scheduled_reminders.c.step_id == 3
+                )
+            )
+        await reconcile(db, clock.now())
+        assert (await statuses(db, lead_id))[3] == "pending"
+        assert fired == [1]
+    finally:
+        wake_signal.unsubscribe(listener)
