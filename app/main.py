@@ -25,6 +25,7 @@ from app.llm.writer import Writer
 from app.logs import configure_logging
 from app.routers import dev, health, internal, leads, me, plans, reminders, telegram, webapp
 from app.routers.errors import install_database_unavailable, install_request_validation_error
+from app.routers.methods import install_allow
 from app.scheduler.drafts import DraftPrefetchLoop
 from app.scheduler.loop import DispatchLoop
 from app.scheduler.metrics import DispatchMetrics
@@ -120,6 +121,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     install_database_unavailable(app)
     install_request_validation_error(app)
+    install_allow(app)
     # Routes are matched in order: the webhook, the busiest path, is tried first.
     app.include_router(telegram.router)
     app.include_router(health.router)

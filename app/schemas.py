@@ -5,10 +5,19 @@ Pydantic only: no FastAPI here, so services can build these without knowing abou
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+)
 
 from app.domain.plans import (
     MAX_DESCRIPTION,
@@ -26,25 +35,66 @@ MAX_CONTEXT = 8000
 NO_NUL = r"^[^\x00]*$"
 
 
+def _integral(value: object) -> object:
+    # JSON has one number type: to JavaScript and to JSON Schema's "integer", 2.0 is 2.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer as JSON means it: 2 or 2.0, never true, "2" or 2.5. Written as
+# Annotated[int, Strict(), Field(ge=..., le=...), INTEGRAL]: bounds placed after the
+# validator are left out of the JSON schema by pydantic.
+INTEGRAL = BeforeValidator(_integral)
+
+# RFC 3339's date-time, what OpenAPI's `format: date-time` names. Pydantic alone also
+# takes a number of seconds (0, "1700000000"), a missing seconds field or a space. The
+# offset is optional here only so that AwareDatetime refuses its absence by name
+# (`timezone_aware`).
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
+def _rfc3339_text(value: object) -> object:
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError(
+            "must be an RFC 3339 date-time with a time zone, e.g. 2026-03-02T10:00:00Z"
+        )
+    return value
+
+
+# Every date-time the API reads: an RFC 3339 string with an offset. Which moments make
+# sense (not in the future, not past year 9999 once in UTC, ...) the services decide.
+ApiDatetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+
+
 class StepIn(BaseModel):
     """A step as a client sends it. `status`/`completed_at` import history; default pending."""
 
     model_config = ConfigDict(extra="ignore")
 
-    step_id: StrictInt = Field(ge=1, le=1_000_000)
+    step_id: Annotated[int, Strict(), Field(ge=1, le=1_000_000), INTEGRAL]
     description: str = Field(min_length=1, max_length=MAX_DESCRIPTION, pattern=NO_NUL)
     timing: str | None = Field(default=None, max_length=MAX_TIMING, pattern=NO_NUL)
-    delay_days: StrictInt | None = Field(default=None, ge=0, le=365)
+    delay_days: Annotated[int, Strict(), Field(ge=0, le=365), INTEGRAL] | None = None
     channel: Channel = "other"
     suggested_text: str | None = Field(default=None, max_length=MAX_SUGGESTED_TEXT, pattern=NO_NUL)
     status: Literal["pending", "done", "skipped"] = "pending"
-    completed_at: AwareDatetime | None = None
+    completed_at: ApiDatetime | None = Field(
+        default=None,
+        description="When a done or skipped step was closed: not before 2000, not after now",
+    )
 
 
 class PlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    steps: list[StepIn] = Field(min_length=1, max_length=MAX_STEPS)
+    steps: list[StepIn] = Field(
+        min_length=1,
+        max_length=MAX_STEPS,
+        description="In order: each step_id once, and no delay_days below an earlier step's",
+    )
 
 
 class LeadIn(BaseModel):
@@ -56,7 +106,9 @@ class LeadIn(BaseModel):
     channel: Channel | None = None
     context: str | None = Field(default=None, max_length=MAX_CONTEXT, pattern=NO_NUL)
     plan: PlanIn | None = None
-    generate_plan: StrictBool = False
+    generate_plan: StrictBool = Field(
+        default=False, description="Have the plan written for the lead; not together with plan"
+    )
 
 
 MAX_NOTE = 2000
@@ -71,7 +123,7 @@ class NoteIn(BaseModel):
 class SnoozeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    days: StrictInt = Field(ge=1, le=30)
+    days: Annotated[int, Strict(), Field(ge=1, le=30), INTEGRAL]
 
 
 class StepOut(BaseModel):

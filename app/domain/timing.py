@@ -384,6 +384,17 @@ def _read_quantity(stream: _Stream, index: int) -> tuple[Fraction, int, bool] | 
     return amount, _skip_range_tail(stream, after), False
 
 
+def _is_negative(stream: _Stream, index: int) -> bool:
+    """Whether the number at index carries a minus sign: "-5 days", "in \u22125 days".
+
+    The dash must touch the number and nothing before it, so the range "2-3 days" and the
+    compound "follow-up" keep their meaning, and a spaced list bullet ("- 5 days") is no
+    sign at all."""
+    if not stream.is_kind(index - 1, "dash") or not stream.glued_to_previous(index):
+        return False
+    return not stream.glued_to_previous(index - 1)
+
+
 def _rule_quantity(stream: _Stream, index: int) -> int | None:
     """Amount and unit: "3 days", "2-3 days later", "5-day", "72h", "a couple of days"."""
     quantity = _read_quantity(stream, index)
@@ -443,6 +454,7 @@ def parse_timing(text: str) -> int | None:
       weeks (7), fortnights (14), months (30), years (365), hours and minutes. A bare
       "a"/"an" needs a relative word around it ("in a week", "a day later").
 
+    A negative amount ("-5 days", "in -2 weeks") makes the whole text unreadable (None).
     Ranges ("Days 3-5", "2-3 days", "2 to 3 days") give their first, earliest day.
     Fractional results ("1.5 days", "36 hours") are rounded down to whole days, and every
     result is clamped to 0..365. When the text holds several timings, the one that starts
@@ -454,6 +466,12 @@ def parse_timing(text: str) -> int | None:
     stream = _Stream(_tokenize(text))
     for index, token in enumerate(stream.tokens):
         if token.kind != "number" and token.text not in _START_WORDS:
+            continue
+        # A timing in the past ("-5 days") is a mistake, not "5 days": the whole text is
+        # then unreadable, so the step falls back like any other text without timing.
+        if token.kind == "number" and _is_negative(stream, index):
+            if _rule_quantity(stream, index) is not None:
+                return None
             continue
         for rule in _RULES:
             days = rule(stream, index)

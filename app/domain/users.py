@@ -16,14 +16,22 @@ DEFAULT_WORKDAYS: tuple[int, ...] = (1, 2, 3, 4, 5)
 _HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 
 
+# What the zone database holds beside real places: "Factory" (a zone meaning "unset"),
+# the host's own "localtime" and "posixrules" files, and the posix/ and right/ copies.
+_NOT_PLACES = frozenset({"Factory", "localtime", "posixrules", "posix", "right"})
+
+
 @lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+def iana_zones() -> frozenset[str]:
+    """The time zone names a user may choose: real places, plus UTC and its aliases."""
+    return frozenset(
+        name for name in available_timezones() if name.split("/", 1)[0] not in _NOT_PLACES
+    )
 
 
 def is_iana_zone(name: str) -> bool:
     # ZoneInfo() alone accepts odd keys (file paths, "posixrules"); the IANA list does not.
-    return name in _known_zones()
+    return name in iana_zones()
 
 
 def parse_hhmm(value: str) -> time:

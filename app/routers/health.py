@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from app.container import Container, get_container
-from app.routers.responses import errors
+from app.routers.errors import RETRY_AFTER_SECONDS
+from app.routers.responses import DATABASE_ERRORS, errors
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 PING_TIMEOUT_SECONDS = 2.0
 
 
-@router.get("/healthz", responses=errors(503))
+@router.get("/healthz", responses=errors(*DATABASE_ERRORS))
 async def healthz(container: Annotated[Container, Depends(get_container)]) -> JSONResponse:
     body: dict[str, object] = {
         "database": container.db.dialect,
@@ -27,5 +28,10 @@ async def healthz(container: Annotated[Container, Depends(get_container)]) -> JS
         await asyncio.wait_for(container.db.ping(), timeout=PING_TIMEOUT_SECONDS)
     except Exception as exc:
         log.warning("health check: database unreachable: %s", type(exc).__name__)
-        return JSONResponse({"status": "unavailable", **body}, status_code=503)
+        # The same refusal as any route's when the database is away (ErrorOut, Retry-After).
+        return JSONResponse(
+            {"status": "unavailable", "detail": "database unavailable", **body},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return JSONResponse({"status": "ok", **body})

@@ -7,13 +7,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.container import Container, get_container
-from app.routers.responses import errors
+from app.routers.responses import DATABASE_ERRORS, errors
 
 router = APIRouter(tags=["internal"])
 Deps = Annotated[Container, Depends(get_container)]
 
 
-@router.post("/internal/tick", responses=errors(401, 404))
+@router.post("/internal/tick", responses=errors(401, 404, *DATABASE_ERRORS))
 async def tick(request: Request, container: Deps) -> dict[str, int | bool]:
     """One dispatch pass, for a cron job; safe beside the loop and other replicas."""
     expected = container.settings.internal_token

@@ -8,7 +8,7 @@ from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.routers.errors import http_error, unprocessable
 from app.routers.ids import LeadId
-from app.routers.responses import BODY_ERRORS, errors
+from app.routers.responses import BODY_ERRORS, DATABASE_ERRORS, errors
 from app.schemas import ActivityOut, LeadCreatedOut, LeadIn, NoteIn
 from app.services import notes as notes_service
 from app.services import plans as plans_service
@@ -16,7 +16,7 @@ from app.services import steps as steps_service
 from app.services.errors import Invalid, ServiceError
 from app.services.plans import specs_of
 
-router = APIRouter(tags=["leads"], responses=errors(401))
+router = APIRouter(tags=["leads"], responses=errors(401, *DATABASE_ERRORS))
 
 
 # plan_source appears only on generated plans: a posted plan's answer stays the lead itself.

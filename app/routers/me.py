@@ -1,20 +1,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, field_validator
 
 from app.auth import CurrentUser
 from app.container import Container, get_container
-from app.domain.users import User
-from app.routers.errors import http_error, unprocessable
-from app.routers.responses import BODY_ERRORS, errors, model_response
+from app.domain.users import User, iana_zones
+from app.routers.errors import http_error
+from app.routers.responses import BODY_ERRORS, DATABASE_ERRORS, errors, model_response
+from app.schemas import INTEGRAL, ApiDatetime
 from app.services import users as users_service
 from app.services.errors import ServiceError
 
-router = APIRouter(tags=["me"], responses=errors(401))
+router = APIRouter(tags=["me"], responses=errors(401, *DATABASE_ERRORS))
 
 
 class MeOut(BaseModel):
@@ -49,17 +50,59 @@ class MeOut(BaseModel):
         )
 
 
+# The document states what JSON Schema can: a real clock time, a real weekday, a zone name
+# from the list the server accepts. Rules across fields (hours end after they start) and
+# against the clock (a pause ends in the future) are in the descriptions.
+HHMM = Annotated[str, Field(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")]
+Weekday = Annotated[int, Strict(), Field(ge=1, le=7), INTEGRAL]
+
+
+def _zone_names(schema: dict[str, Any]) -> None:
+    _no_null_default(schema)
+    schema["enum"] = sorted(iana_zones())
+
+
+def _no_null_default(schema: dict[str, Any]) -> None:
+    # Left out means "keep"; a documented default of null would contradict the type.
+    schema.pop("default", None)
+
+
+def _optional(**kwargs: Any) -> Any:
+    kwargs.setdefault("json_schema_extra", _no_null_default)
+    return Field(default=None, **kwargs)
+
+
 class MePatch(BaseModel):
-    """Only the fields sent are changed; `paused_until: null` lifts a timed pause."""
+    """Only the fields sent are changed; `paused_until: null` lifts a timed pause.
+
+    The other settings have no "unset" value: they may be left out, never sent as null."""
 
     model_config = ConfigDict(extra="forbid")
 
-    timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Berlin"])
-    work_start: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$", examples=["09:00"])
-    work_end: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$", examples=["18:00"])
-    workdays: list[StrictInt] | None = Field(default=None, min_length=1, max_length=7)
-    reminders_paused: bool | None = None
-    paused_until: datetime | None = None
+    timezone: Annotated[str, Field(max_length=64)] = _optional(
+        examples=["Europe/Berlin"],
+        description="An IANA time zone name",
+        json_schema_extra=_zone_names,
+    )
+    work_start: HHMM = _optional(examples=["09:00"], description="Before work_end")
+    work_end: HHMM = _optional(examples=["18:00"], description="After work_start")
+    workdays: Annotated[list[Weekday], Field(min_length=1, max_length=7)] = _optional(
+        description="ISO weekdays, 1 (Mon) to 7 (Sun)"
+    )
+    reminders_paused: StrictBool = _optional()
+    paused_until: ApiDatetime | None = Field(
+        default=None,
+        description="Reminders resume then, a moment in the future; null lifts a timed pause",
+    )
+
+    @field_validator(
+        "timezone", "work_start", "work_end", "workdays", "reminders_paused", mode="before"
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep it")
+        return value
 
 
 @router.get("/me", response_model=MeOut)
@@ -74,9 +117,6 @@ async def patch_me(
     container: Annotated[Container, Depends(get_container)],
 ) -> MeOut:
     changes = patch.model_dump(exclude_unset=True)
-    for name in ("timezone", "work_start", "work_end", "workdays", "reminders_paused"):
-        if name in changes and changes[name] is None:
-            raise unprocessable((name,), "cannot be null; leave the field out to keep it")
     try:
         updated = await users_service.update_settings(
             container.db, user.telegram_id, changes, container.clock.now(), container.user_cache

@@ -8,14 +8,14 @@ from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.routers.errors import http_error
 from app.routers.ids import LeadId
-from app.routers.responses import BODY_ERRORS, errors, model_response
+from app.routers.responses import BODY_ERRORS, DATABASE_ERRORS, errors, model_response
 from app.schemas import LeadDetailOut, LeadOut, PlanIn, PlansOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services.errors import ServiceError
 from app.services.plans import PlanFilter, PlanSort, specs_of
 
-router = APIRouter(tags=["plans"], responses=errors(401))
+router = APIRouter(tags=["plans"], responses=errors(401, *DATABASE_ERRORS))
 Deps = Annotated[Container, Depends(get_container)]
 
 

@@ -11,14 +11,14 @@ from app.container import Container, get_container
 from app.domain.users import User
 from app.routers.errors import http_error
 from app.routers.ids import ReminderId
-from app.routers.responses import BODY_ERRORS, errors, model_response
+from app.routers.responses import BODY_ERRORS, DATABASE_ERRORS, errors, model_response
 from app.schemas import SnoozeIn, StepChangeOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services.errors import ServiceError
 from app.services.steps import StepChange
 
-router = APIRouter(tags=["reminders"], responses=errors(401, 404))
+router = APIRouter(tags=["reminders"], responses=errors(401, 404, *DATABASE_ERRORS))
 Deps = Annotated[Container, Depends(get_container)]
 
 

@@ -32,10 +32,31 @@ _WHY: dict[int, str] = {
 }
 
 
+_HEADERS: dict[int, dict[str, Any]] = {
+    503: {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        }
+    },
+}
+
+
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the refusals a route can give, so clients and schema-driven
     tests know every status the API answers with."""
-    return {code: {"model": ErrorOut, "description": _WHY[code]} for code in codes}
+    return {
+        code: {"model": ErrorOut, "description": _WHY[code]}
+        | ({"headers": _HEADERS[code]} if code in _HEADERS else {})
+        for code in codes
+    }
+
+
+# What every route that reads or writes the database can also answer (see
+# app.routers.errors.database_unavailable); initData checks load the user, so that is
+# every signed-in route.
+DATABASE_ERRORS = (503,)
 
 
 # What a route that reads a JSON body can also answer.

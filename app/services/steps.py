@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -438,6 +438,24 @@ def validate_specs(specs: list[StepSpec]) -> None:
             latest_delay = delay
 
 
+# Imported history older than this is a typo or a placeholder date, not a real follow-up.
+HISTORY_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def validate_history(specs: list[StepSpec], history: dict[int, HistoryIn], now: datetime) -> None:
+    """An imported step was closed at some real moment: not before 2000, not after now (the
+    app's clock), so a closed date never lies in the future of the plan it belongs to."""
+    for index, spec in enumerate(specs):
+        imported = history.get(spec.step_id)
+        if imported is None or imported.completed_at is None:
+            continue
+        if not HISTORY_FLOOR <= imported.completed_at <= now:
+            raise Invalid(
+                ("steps", index, "completed_at"),
+                f"must lie between {HISTORY_FLOOR.date().isoformat()} and now",
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryIn:
     """A step imported as already closed (status done/skipped in the posted plan)."""
@@ -462,8 +480,9 @@ async def apply_plan(
     closed ones keep their history; steps no longer in the plan are cancelled, not deleted.
     """
     validate_specs(specs)
-    schedule = schedule_of(user)
     history = history or {}
+    validate_history(specs, history, now)
+    schedule = schedule_of(user)
     resolved = resolve_delays(specs)
     for step in resolved:
         if step.delay.source == "fallback":

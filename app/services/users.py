@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.db.database import Database
@@ -128,6 +128,12 @@ def _validated(current: User, changes: dict[str, Any], now: datetime) -> dict[st
             raise Invalid(("paused_until",), "must be a date-time with a time zone")
         if paused_until <= now:
             raise Invalid(("paused_until",), "must be in the future")
+        try:
+            # "9999-12-31T23:59:59-14:00" is a valid text past year 9999 in UTC: it used to
+            # overflow (a 500) where it is stored.
+            values["paused_until"] = paused_until.astimezone(UTC)
+        except OverflowError:
+            raise Invalid(("paused_until",), "is beyond the year 9999 in UTC") from None
     return values
 
 

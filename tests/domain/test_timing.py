@@ -168,6 +168,11 @@ POSITIVE: list[tuple[str, int]] = [
     ("Day 2, then again 5 days later", 2),
     ("Following Day 3 call", 3),
     ("Step 2 - day 5", 5),
+    # a dash that is not a minus sign: a spaced list bullet, a range, a compound word
+    ("- 5 days later", 5),
+    ("2-5 days", 2),
+    ("follow-up 3 days later", 3),
+    ("-5 emails, then 3 days later", 3),
     ("Before their Q4 planning, in 2 weeks", 14),
     ("B2B intro, 3 days later", 3),
 ]
@@ -202,6 +207,13 @@ NEGATIVE: list[str] = [
     "days",
     "Day X",
     "Day -1",
+    # a negative amount is a timing in the past: unreadable, never its absolute value
+    "-5 days",
+    "-5d",
+    "in -2 weeks",
+    "in \u22123 days",
+    "\u20131 day later",
+    "-5 days, then 3 days later",
     "days later",
     "a day",
     "Make it a day to remember",
@@ -446,6 +458,7 @@ def test_constants() -> None:
         ([3], "Day 6", 0, ResolvedDelay(6, "timing")),
         # and then to previous + 3
         (None, None, 0, ResolvedDelay(3, "fallback")),
+        (None, "-5 days", 4, ResolvedDelay(7, "fallback")),
         (True, None, 0, ResolvedDelay(3, "fallback")),
         ("3", None, 0, ResolvedDelay(3, "fallback")),
         (3.5, "When ready", 4, ResolvedDelay(7, "fallback")),

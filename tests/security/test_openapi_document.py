@@ -51,7 +51,12 @@ def test_every_refusal_is_declared(path: str, method: str, operation: dict[str, 
         expected |= {"400", "413", "422"}
     if path in CONFLICTS:
         expected.add("409")
+    # Every operation reads the database (signed-in ones load the user first).
+    expected.add("503")
     assert expected <= declared, expected - declared
+    retry_after = operation["responses"]["503"]["headers"]["Retry-After"]
+    assert retry_after["required"] is True
+    assert retry_after["schema"]["type"] == "integer"
     for status in declared - {"422"}:
         if not status.startswith("2"):
             schema = operation["responses"][status]["content"]["application/json"]["schema"]
