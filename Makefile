@@ -4,7 +4,8 @@ SHELL := /bin/bash
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# uv is bootstrapped with pip when the machine does not have it yet.
+# uv is bootstrapped with pip when the machine does not have it yet (into the user's
+# ~/.local, also where the system Python is marked externally managed, PEP 668).
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv
 
@@ -21,7 +22,9 @@ help:
 
 env:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv \
-		|| python3 -m pip install --quiet uv
+		|| python3 -m pip install --quiet uv \
+		|| python3 -m pip install --quiet --user --break-system-packages uv \
+		|| { echo "make: could not install uv with pip: see https://docs.astral.sh/uv/ to install it"; exit 1; }
 	@$(UV) sync --frozen --quiet
 	@$(MAKE) --no-print-directory .venv/.bytecode-compiled
 
