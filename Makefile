@@ -21,8 +21,8 @@ help:
 	@echo "make bench-webapp  the browser suite, recording the Mini App's figures"
 
 env:
-	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv \
-		|| python3 -m pip install --quiet uv \
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv 2>/dev/null \
+		|| python3 -m pip install --quiet uv 2>/dev/null \
 		|| python3 -m pip install --quiet --user --break-system-packages uv \
 		|| { echo "make: could not install uv with pip: see https://docs.astral.sh/uv/ to install it"; exit 1; }
 	@$(UV) sync --frozen --quiet
