@@ -33,7 +33,7 @@ from tests.reliability.support import (
     throwaway_database,
     wait_until,
 )
-from tests.reliability.test_kill import kill_three_times
+from tests.reliability.test_kill import TELEGRAMS_DEFAULTS, kill_three_times
 from tests.support.fake_telegram import FakeTelegram
 
 NAME = "kill_recovery"
@@ -67,9 +67,7 @@ async def fresh_start(directory: Path, engine: str, due: int) -> float:
             await seed_reminders(
                 db, users_count=due, per_user=1, due_at=now - timedelta(minutes=1), now=now
             )
-            env = dispatch_env(
-                fake, SEND_RATE_GLOBAL="30", SEND_RATE_PER_CHAT="1", SCHEDULER_MAX_SLEEP="60"
-            )
+            env = dispatch_env(fake, **TELEGRAMS_DEFAULTS)
             async with servers_stopped_at_exit() as servers:
                 started = time.monotonic()
                 server = await start_server("fresh", url, env, directory)

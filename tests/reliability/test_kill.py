@@ -231,6 +231,17 @@ async def test_one_reminder_per_user_while_recording_is_slow(tmp_path: Path) -> 
     assert len(outcome.twice) <= SEND_CONCURRENCY, outcome.summary()
 
 
+# Telegram's pace and the service's defaults (dispatch_env's are a test's faster ones); the
+# loop's longest sleep at its default, so only its own wake-up at a lease's end brings a dead
+# process's claims back.
+TELEGRAMS_DEFAULTS = {
+    "SEND_RATE_GLOBAL": "30",
+    "SEND_RATE_PER_CHAT": "1",
+    "REMINDERS_PER_USER_PER_TICK": "3",
+    "SCHEDULER_MAX_SLEEP": "60",
+}
+
+
 @dataclass
 class Recovery:
     """What the last restart had to take over, and how long it took."""
@@ -243,9 +254,7 @@ class Recovery:
 
 async def kill_three_times(tmp_path: Path, engine: str, *, total: int, kills: int) -> Recovery:
     """`total` due reminders at Telegram's default pace; the sending process is SIGKILLed
-    `kills` times mid-pass, each time restarted at once, and the last restart finishes. The
-    loop's longest sleep is the default, so only its own wake-up at a lease's end brings
-    the dead process's claims back."""
+    `kills` times mid-pass, each time restarted at once, and the last restart finishes."""
     async with throwaway_database(engine, tmp_path) as url, FakeTelegram() as fake:
         db = Database.from_url(url)
         try:
@@ -253,9 +262,7 @@ async def kill_three_times(tmp_path: Path, engine: str, *, total: int, kills: in
             ids = await seed_reminders(
                 db, users_count=total, per_user=1, due_at=now - timedelta(minutes=1), now=now
             )
-            server_env = dispatch_env(
-                fake, SEND_RATE_GLOBAL="30", SEND_RATE_PER_CHAT="1", SCHEDULER_MAX_SLEEP="60"
-            )
+            server_env = dispatch_env(fake, **TELEGRAMS_DEFAULTS)
             unrecorded_per_kill: list[set[int]] = []
             async with servers_stopped_at_exit() as servers:
                 before = Counter[int]()
@@ -352,13 +359,7 @@ async def test_a_graceful_stop_gives_back_what_it_did_not_send(tmp_path: Path, e
             ids = await seed_reminders(
                 db, users_count=users, per_user=per_user, due_at=now - timedelta(minutes=1), now=now
             )
-            server_env = dispatch_env(
-                fake,
-                SEND_RATE_GLOBAL="30",
-                SEND_RATE_PER_CHAT="1",
-                REMINDERS_PER_USER_PER_TICK="3",
-                SCHEDULER_MAX_SLEEP="60",
-            )
+            server_env = dispatch_env(fake, **TELEGRAMS_DEFAULTS)
             async with servers_stopped_at_exit() as servers:
                 first = await start_server("redeployed", url, server_env, tmp_path)
                 servers.append(first)
