@@ -139,7 +139,7 @@ async def test_a_429_on_a_reply_is_waited_out_and_the_reply_delivered(
     assert delivered.ok
     assert delivered.params["text"] == HELP
     assert delivered.at - refused.at >= 1.0 + RETRY_AFTER_MARGIN - JITTER
-    assert container.dispatcher.sender.stats.retry_after == 1
+    assert container.metrics.registry.get_sample_value("eplan_telegram_429_total") == 1
 
 
 async def test_press_answers_and_edits_are_not_held_behind_the_pacer(
