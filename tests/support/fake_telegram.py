@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import json
 import re
-import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -51,6 +50,7 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 
 from app.telegram.json_session import telegram_bot
+from tests.support.loopback import serve
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -457,17 +457,7 @@ class FakeTelegram:
             raise RuntimeError("FakeTelegram is already running")
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
-        await runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.bind(("127.0.0.1", 0))
-            self._port = int(sock.getsockname()[1])
-            await web.SockSite(runner, sock).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
+        runner, self._port = await serve(app, shutdown_timeout=5.0)
         self._stopping.clear()
         self._runner = runner
 
