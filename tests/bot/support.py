@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from app.clock import ManualClock
 from app.db.database import Database
+from app.db.tables import lead_activity_log
 from tests.scheduler.support import make_lead, make_user
 from tests.support.fake_telegram import FakeTelegram, callback_query_update, message_update
 
@@ -57,6 +59,18 @@ class Delivered:
             "text": "reminder",
         }
         return update
+
+
+async def the_note(db: Database) -> Any:
+    """The details of the one note the log holds."""
+    async with db.read() as conn:
+        return (
+            await conn.execute(
+                select(lead_activity_log.c.details).where(
+                    lead_activity_log.c.activity_type == "note_added"
+                )
+            )
+        ).scalar_one()
 
 
 async def deliver_one_reminder(

@@ -13,6 +13,7 @@ from app.bot.handlers import PRIVATE_ONLY
 from app.clock import ManualClock
 from app.db.database import Database
 from app.db.tables import lead_activity_log, lead_registry, scheduled_reminders, users
+from app.schemas import LeadOut
 from tests.bot.support import post_update
 from tests.scheduler.support import make_lead, make_user
 from tests.support.fake_telegram import FakeTelegram, callback_query_update, message_update
@@ -33,6 +34,13 @@ COMMANDS = [
 ]
 # Chatter, and commands that are not this bot's.
 SILENT = ["hello everyone", "/today@some_other_bot", "/weather", "Bea, Acme — a lead?"]
+
+
+@pytest.fixture
+async def lead(db: Database, clock: ManualClock) -> LeadOut:
+    """ME with a lead whose first step is due: what a group must never be shown."""
+    user = await make_user(db, clock, ME)
+    return await make_lead(db, clock, user, [0, 3], name="Bea Secretlead")
 
 
 def in_chat(update: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -68,16 +76,14 @@ def _sent(fake: FakeTelegram) -> list[str]:
     return [c.method for c in fake.calls if c.method.lower() != "getme"]
 
 
+@pytest.mark.usefixtures("lead")
 @pytest.mark.parametrize("kind", ["group", "supergroup"])
 async def test_commands_in_a_group_get_one_line_and_no_lead_data(
     http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    clock: ManualClock,
     kind: str,
 ) -> None:
-    user = await make_user(db, clock, ME)
-    await make_lead(db, clock, user, [0, 3], name="Bea Secretlead")
     before = await _snapshot(db)
     for text in COMMANDS:
         fake.reset()
@@ -97,11 +103,9 @@ async def test_chatter_joins_and_other_bots_commands_in_a_group_get_nothing(
     http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    clock: ManualClock,
+    lead: LeadOut,
     kind: str,
 ) -> None:
-    user = await make_user(db, clock, ME)
-    lead = await make_lead(db, clock, user, [0, 3], name="Bea Secretlead")
     before = await _snapshot(db)
     updates = [in_chat(message_update(ME, text), kind) for text in SILENT]
     joined = in_chat(message_update(ME, "x"), kind)
@@ -142,14 +146,12 @@ async def test_a_forged_press_from_a_group_changes_nothing(
     http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    clock: ManualClock,
+    lead: LeadOut,
     kind: str,
     action: str,
 ) -> None:
     """The bot never puts buttons in a group, but callback data and its message can be
     forged: the owner's own press, claimed from a group, is refused with an alert."""
-    user = await make_user(db, clock, ME)
-    lead = await make_lead(db, clock, user, [0, 3], name="Bea Secretlead")
     rid = lead.steps[0].reminder_id
     before = await _snapshot(db)
     fake.reset()
@@ -167,15 +169,12 @@ async def test_a_forged_press_from_a_group_changes_nothing(
     assert await _snapshot(db) == before
 
 
+@pytest.mark.usefixtures("lead")
 async def test_the_same_commands_in_private_still_work(
     http: httpx.AsyncClient,
     fake: FakeTelegram,
-    db: Database,
-    clock: ManualClock,
 ) -> None:
     """The group filter must not catch private chats: /today there lists the lead."""
-    user = await make_user(db, clock, ME)
-    await make_lead(db, clock, user, [0, 3], name="Bea Secretlead")
     await post_update(http, message_update(ME, "/today"))
     [listing] = fake.sent_messages(ME)
     assert "Bea Secretlead" in listing.params["text"]

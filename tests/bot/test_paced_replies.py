@@ -15,10 +15,10 @@ from app.clock import ManualClock
 from app.container import Container
 from app.db.database import Database
 from app.telegram.sender import RETRY_AFTER_MARGIN
-from tests.bot.support import post_update
+from tests.bot.support import Delivered, post_update
 from tests.conftest import START
 from tests.scheduler.support import make_lead, make_user
-from tests.support.fake_telegram import FakeTelegram, callback_query_update, message_update
+from tests.support.fake_telegram import FakeTelegram, message_update
 
 ME = 1001
 # Loopback and a busy test machine can squeeze two requests closer on arrival than they
@@ -125,22 +125,12 @@ async def test_a_429_on_a_reply_is_waited_out_and_the_reply_delivered(
 async def test_press_answers_and_edits_are_not_held_behind_the_pacer(
     http: httpx.AsyncClient,
     fake: FakeTelegram,
-    db: Database,
-    clock: ManualClock,
+    delivered: Delivered,
 ) -> None:
     """A press's answer and its edit answer a tap the person just made: right after a
     reminder to the same chat, they still go at once."""
-    user = await make_user(db, clock, ME)
-    lead = await make_lead(db, clock, user, [0, 3], name="Ana")
-    await http.post("/internal/tick", headers={"Authorization": "Bearer tick"})
     [reminder] = fake.sent_messages(ME)
-    update = callback_query_update(
-        ME,
-        f"eplan:done:{lead.steps[0].reminder_id}",
-        message_id=reminder.result["message_id"],
-        message_text=reminder.result["text"],
-    )
-    assert (await post_update(http, update)).status_code == 200
+    assert (await post_update(http, delivered.press("done"))).status_code == 200
     [answer] = fake.calls_to("answerCallbackQuery")
     [edit] = fake.calls_to("editMessageText")
     assert answer.params["text"] == "✅ Done"

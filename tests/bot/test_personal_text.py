@@ -11,8 +11,8 @@ from sqlalchemy.exc import DBAPIError
 
 from app.bot.handlers import COMMAND_FAILED
 from app.db.database import Database
-from app.db.tables import lead_activity_log, lead_registry
-from tests.bot.support import Delivered, post_update
+from app.db.tables import lead_registry
+from tests.bot.support import Delivered, post_update, the_note
 from tests.support.fake_telegram import FakeTelegram, message_update
 
 ME = 1001
@@ -52,14 +52,7 @@ async def test_a_note_with_nul_is_saved_without_it(
 ) -> None:
     await post_update(http, delivered.reply("They asked\x00 for pricing"))
     assert "Saved as a note" in fake.sent_messages(ME)[-1].params["text"]
-    async with db.read() as conn:
-        details = (
-            await conn.execute(
-                select(lead_activity_log.c.details).where(
-                    lead_activity_log.c.activity_type == "note_added"
-                )
-            )
-        ).scalar_one()
+    details = await the_note(db)
     assert details == {"text": "They asked for pricing"}
 
 

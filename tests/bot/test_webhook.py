@@ -17,7 +17,7 @@ from app.container import Container
 from app.db.database import Database
 from app.db.tables import lead_activity_log, scheduled_reminders, users
 from app.services import users as users_service
-from tests.bot.support import SECRET, Delivered, next_update_id, post_update
+from tests.bot.support import SECRET, Delivered, next_update_id, post_update, the_note
 from tests.scheduler.support import make_lead, make_user, reminder_status
 from tests.support.fake_telegram import FakeTelegram, callback_query_update, message_update
 
@@ -244,14 +244,7 @@ async def test_reply_to_a_reminder_saves_a_note(
 ) -> None:
     await post_update(http, delivered.reply("They asked for pricing"))
     assert "Saved as a note" in fake.sent_messages(1001)[-1].params["text"]
-    async with db.read() as conn:
-        row = (
-            await conn.execute(
-                select(lead_activity_log.c.details).where(
-                    lead_activity_log.c.activity_type == "note_added"
-                )
-            )
-        ).scalar_one()
+    row = await the_note(db)
     assert row == {"text": "They asked for pricing"}
 
 
