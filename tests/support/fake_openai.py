@@ -23,12 +23,11 @@ import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
-from tests.support.loopback import serve
+from tests.support.loopback import LoopbackServer, serve
 
 __all__ = ["FakeOpenAI", "Received", "Reply"]
 
@@ -75,7 +74,7 @@ class Received:
 
 
 @dataclass
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     refuse_json_schema: bool = False
     default: Callable[[Received], Reply] = field(
         default_factory=lambda: lambda _request: Reply.error(500)
@@ -102,18 +101,6 @@ class FakeOpenAI:
         self._stopping.set()
         if runner is not None:
             await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def base_url(self) -> str:

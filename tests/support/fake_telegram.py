@@ -41,8 +41,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -50,7 +49,7 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 
 from app.telegram.json_session import telegram_bot
-from tests.support.loopback import serve
+from tests.support.loopback import LoopbackServer, serve
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -393,7 +392,7 @@ def _close_entity(
 _Handler = Callable[[dict[str, Any]], Any]
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
     """A Telegram Bot API server on loopback; see the module docstring."""
 
     def __init__(
@@ -468,18 +467,6 @@ class FakeTelegram:
         self._stopping.set()  # wakes delayed answers and long polls
         self._wake_pollers()
         await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def base_url(self) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+from types import TracebackType
+from typing import Self
 
 from aiohttp import web
 
@@ -24,3 +26,25 @@ async def serve(app: web.Application, *, shutdown_timeout: float) -> tuple[web.A
         await runner.cleanup()
         raise
     return runner, port
+
+
+class LoopbackServer:
+    """`async with` a fake server: started on entry, stopped on exit."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
