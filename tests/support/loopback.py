@@ -1,4 +1,4 @@
-"""Serving an aiohttp app on a free loopback port, as the fake outside services do."""
+"""Servers of the tests on loopback: the fake outside services, the database proxy."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ async def serve(app: web.Application, *, shutdown_timeout: float) -> tuple[web.A
 
 
 class LoopbackServer:
-    """`async with` a fake server: started on entry, stopped on exit."""
+    """`async with` one of them: started on entry, stopped on exit."""
 
     async def start(self) -> None:
         raise NotImplementedError
