@@ -699,7 +699,7 @@ async def _pacing(engine: str) -> list[Result]:
         "pass_seconds": round(reply["seconds"], 2),
         "messages_per_s_over_the_pass": round(n / reply["seconds"], 2),
         "messages_per_s_by_10_s_window": per_second,
-        "sender_retry_after": reply["sender"]["retry_after"],
+        "sender_retry_after": reply["retry_after"],
         "max_accepted_in_any_1_s_window": _max_in_window(ok, 1.0),
         "refused": squeezed,
         "fake_process_full_gc_pauses_ms": [

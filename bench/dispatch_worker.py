@@ -38,7 +38,6 @@ import json
 import sys
 import time
 import tracemalloc
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +240,8 @@ class Worker:
         }
 
     def _state(self) -> dict[str, Any]:
-        return {"sender": asdict(self.sender.stats), **memory()}
+        retry_after = self.metrics.registry.get_sample_value("eplan_telegram_429_total")
+        return {"retry_after": int(retry_after or 0), **memory()}
 
 
 async def serve(args: argparse.Namespace) -> None:

@@ -80,7 +80,8 @@ async def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
 _databases: dict[str, Database] = {}
 
 
-async def _clean(db: Database) -> None:
+async def clean(db: Database) -> None:
+    """Every table emptied: each test starts from nothing."""
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     async with db.transaction() as conn:
         if db.is_postgres:
@@ -108,7 +109,7 @@ async def db(db_url: URL) -> Database:
     if key not in _databases:
         _databases[key] = Database.from_url(db_url)
     database = _databases[key]
-    await _clean(database)
+    await clean(database)
     return database
 
 

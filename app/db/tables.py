@@ -31,10 +31,8 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-REMINDER_STATUSES = ("pending", "sent", "completed", "skipped", "auto_snoozed", "cancelled")
 # Statuses the dispatcher still has to act on; the partial due index covers exactly these.
 OPEN_REMINDER_STATUSES = ("pending", "sent", "auto_snoozed")
-PLAN_STATUSES = ("none", "active", "paused", "completed")
 CHANNELS = ("linkedin", "email", "phone", "telegram", "other")
 
 _open_status_sql = "status IN ('pending', 'sent', 'auto_snoozed')"

@@ -46,7 +46,3 @@ def after_message(rung: Rung, sent_at: datetime, schedule: WorkSchedule) -> Afte
     if rung == "final":
         return AfterMessage(3, sent_at + AUTO_SNOOZE_AFTER_FINAL)
     raise ValueError("an auto-snooze sends no message")
-
-
-def is_nudge(rung: Rung) -> bool:
-    return rung in ("gentle", "final")

@@ -152,7 +152,3 @@ def display_changes_at(
 def days_between(earlier: datetime, later: datetime, schedule: WorkSchedule) -> int:
     """Whole calendar days between two instants, as the user's wall calendar counts them."""
     return (local_date(later, schedule) - local_date(earlier, schedule)).days
-
-
-def is_same_local_day(a: datetime, b: datetime, schedule: WorkSchedule) -> bool:
-    return local_date(a, schedule) == local_date(b, schedule)

@@ -60,9 +60,6 @@ class User:
     created_at: datetime
     updated_at: datetime
 
-    def is_paused(self, now: datetime) -> bool:
-        return self.reminders_paused or (self.paused_until is not None and self.paused_until > now)
-
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 

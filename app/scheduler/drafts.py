@@ -22,7 +22,6 @@ class DraftPrefetchLoop:
     def __init__(self, drafts: DraftService, *, every: float = SCAN_EVERY) -> None:
         self.drafts = drafts
         self.every = every
-        self.scans = 0
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -39,7 +38,6 @@ class DraftPrefetchLoop:
         while True:
             try:
                 scheduled = await self.drafts.prefetch()
-                self.scans += 1
                 if scheduled:
                     log.info("draft prefetch: %s drafts being written", scheduled)
             except asyncio.CancelledError:

@@ -23,7 +23,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
 from aiogram import Bot
@@ -96,16 +96,6 @@ class BotTransport:
         return sent.message_id
 
 
-@dataclass(slots=True)
-class SenderStats:
-    sent: int = 0
-    blocked: int = 0
-    failed: int = 0
-    retry_after: int = 0
-    transient: int = 0
-    by_reason: dict[str, int] = field(default_factory=dict)
-
-
 # Requests leave evenly spaced but reach Telegram with jitter, which can squeeze two of them
 # closer than the limit allows; pacing a few percent under the limit absorbs that.
 PACING_HEADROOM = 0.97
@@ -163,7 +153,6 @@ class Sender:
         self.transport = transport
         self.clock = clock
         self.pacer = Pacer(clock, global_rate, per_chat_rate)
-        self.stats = SenderStats()
         self._on_retry_after = on_retry_after
 
     async def send(self, message: Outgoing) -> SendResult:
@@ -180,16 +169,15 @@ class Sender:
                 if rounds >= MAX_RETRY_AFTER_ROUNDS:
                     return self._failed("retry_after_exhausted")
                 continue
-            except TelegramForbiddenError as exc:
-                return self._blocked(message.chat_id, "forbidden", exc)
+            except TelegramForbiddenError:
+                return self._blocked(message.chat_id, "forbidden")
             except TelegramBadRequest as exc:
                 if "chat not found" in exc.message.lower():
-                    return self._blocked(message.chat_id, "chat_not_found", exc)
+                    return self._blocked(message.chat_id, "chat_not_found")
                 log.error("telegram refused a message to %s: %s", message.chat_id, exc.message)
                 return self._failed("bad_request")
             except (TimeoutError, TelegramServerError, TelegramNetworkError) as exc:
                 transient += 1
-                self.stats.transient += 1
                 if transient >= TRANSIENT_ATTEMPTS:
                     log.warning("telegram unavailable after %s tries: %s", transient, _why(exc))
                     return self._failed("unavailable")
@@ -197,7 +185,6 @@ class Sender:
                 continue
             finally:
                 _sent_by_sender.reset(paced)
-            self.stats.sent += 1
             return SendResult("sent", message_id=message_id)
 
     async def deliver(self, chat_id: ChatKey, send: Callable[[], Awaitable[T]]) -> T:
@@ -216,26 +203,18 @@ class Sender:
                 self._hold(exc)
 
     def _hold(self, exc: TelegramRetryAfter) -> None:
-        self.stats.retry_after += 1
         wait = float(exc.retry_after) + RETRY_AFTER_MARGIN
         log.warning("telegram 429: every send waits %.1f s", wait)
         self.pacer.pause(wait)
         if self._on_retry_after is not None:
             self._on_retry_after(wait)
 
-    def _blocked(self, chat_id: int, reason: str, exc: Exception) -> SendResult:
-        self.stats.blocked += 1
-        self._count(reason)
+    def _blocked(self, chat_id: int, reason: str) -> SendResult:
         log.info("chat %s unreachable (%s)", chat_id, reason)
         return SendResult("blocked", reason=reason)
 
     def _failed(self, reason: str) -> SendResult:
-        self.stats.failed += 1
-        self._count(reason)
         return SendResult("failed", reason=reason)
-
-    def _count(self, reason: str) -> None:
-        self.stats.by_reason[reason] = self.stats.by_reason.get(reason, 0) + 1
 
 
 class PacedMessages(BaseRequestMiddleware):

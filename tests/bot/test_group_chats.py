@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select
 
 from app.bot.handlers import PRIVATE_ONLY
 from app.clock import ManualClock
-from app.container import Container
 from app.db.database import Database
 from app.db.tables import lead_activity_log, lead_registry, scheduled_reminders, users
-from app.main import create_app
-from tests.bot.test_webhook import SECRET, post_update
+from app.schemas import LeadOut
+from tests.bot.support import post_update
 from tests.scheduler.support import make_lead, make_user
 from tests.support.fake_telegram import FakeTelegram, callback_query_update, message_update
 
@@ -40,25 +37,10 @@ SILENT = ["hello everyone", "/today@some_other_bot", "/weather", "Bea, Acme — 
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def app_client(
-    make_settings: Callable[..., Any], clock: ManualClock, db: Database, fake: FakeTelegram
-) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
-    settings = make_settings(
-        telegram_bot_token=fake.token,
-        telegram_api_base=fake.base_url,
-        telegram_webhook_secret=SECRET,
-    )
-    app = create_app(settings, clock=clock, database=db)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http, app.state.container
+async def lead(db: Database, clock: ManualClock) -> LeadOut:
+    """ME with a lead whose first step is due: what a group must never be shown."""
+    user = await make_user(db, clock, ME)
+    return await make_lead(db, clock, user, [0, 3], name="Bea Secretlead")
 
 
 def in_chat(update: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -94,17 +76,14 @@ def _sent(fake: FakeTelegram) -> list[str]:
     return [c.method for c in fake.calls if c.method.lower() != "getme"]
 
 
+@pytest.mark.usefixtures("lead")
 @pytest.mark.parametrize("kind", ["group", "supergroup"])
 async def test_commands_in_a_group_get_one_line_and_no_lead_data(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    clock: ManualClock,
     kind: str,
 ) -> None:
-    http, _ = app_client
-    user = await make_user(db, clock, ME)
-    await make_lead(db, clock, user, [0, 3], name="Bea Secretlead")
     before = await _snapshot(db)
     for text in COMMANDS:
         fake.reset()
@@ -121,15 +100,12 @@ async def test_commands_in_a_group_get_one_line_and_no_lead_data(
 
 @pytest.mark.parametrize("kind", ["group", "supergroup"])
 async def test_chatter_joins_and_other_bots_commands_in_a_group_get_nothing(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    clock: ManualClock,
+    lead: LeadOut,
     kind: str,
 ) -> None:
-    http, _ = app_client
-    user = await make_user(db, clock, ME)
-    lead = await make_lead(db, clock, user, [0, 3], name="Bea Secretlead")
     before = await _snapshot(db)
     updates = [in_chat(message_update(ME, text), kind) for text in SILENT]
     joined = in_chat(message_update(ME, "x"), kind)
@@ -150,12 +126,11 @@ async def test_chatter_joins_and_other_bots_commands_in_a_group_get_nothing(
 
 
 async def test_channel_posts_get_nothing(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
     clock: ManualClock,
 ) -> None:
-    http, _ = app_client
     await make_user(db, clock, ME)
     before = await _snapshot(db)
     fake.reset()
@@ -168,18 +143,15 @@ async def test_channel_posts_get_nothing(
 @pytest.mark.parametrize("kind", ["group", "supergroup"])
 @pytest.mark.parametrize("action", ["done", "snooze1", "skip", "draft", "lead"])
 async def test_a_forged_press_from_a_group_changes_nothing(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    clock: ManualClock,
+    lead: LeadOut,
     kind: str,
     action: str,
 ) -> None:
     """The bot never puts buttons in a group, but callback data and its message can be
     forged: the owner's own press, claimed from a group, is refused with an alert."""
-    http, _ = app_client
-    user = await make_user(db, clock, ME)
-    lead = await make_lead(db, clock, user, [0, 3], name="Bea Secretlead")
     rid = lead.steps[0].reminder_id
     before = await _snapshot(db)
     fake.reset()
@@ -197,16 +169,12 @@ async def test_a_forged_press_from_a_group_changes_nothing(
     assert await _snapshot(db) == before
 
 
+@pytest.mark.usefixtures("lead")
 async def test_the_same_commands_in_private_still_work(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
-    db: Database,
-    clock: ManualClock,
 ) -> None:
     """The group filter must not catch private chats: /today there lists the lead."""
-    http, _ = app_client
-    user = await make_user(db, clock, ME)
-    await make_lead(db, clock, user, [0, 3], name="Bea Secretlead")
     await post_update(http, message_update(ME, "/today"))
     [listing] = fake.sent_messages(ME)
     assert "Bea Secretlead" in listing.params["text"]

@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from app.bot.handlers import HELP, TODAY_LIMIT
 from app.clock import ManualClock
 from app.container import Container
 from app.db.database import Database
-from app.main import create_app
 from app.telegram.sender import RETRY_AFTER_MARGIN
-from tests.bot.test_webhook import SECRET, post_update
+from tests.bot.support import Delivered, post_update
 from tests.conftest import START
 from tests.scheduler.support import make_lead, make_user
-from tests.support.fake_telegram import FakeTelegram, callback_query_update, message_update
+from tests.support.fake_telegram import FakeTelegram, message_update
 
 ME = 1001
 # Loopback and a busy test machine can squeeze two requests closer on arrival than they
@@ -46,37 +43,22 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
 def rates() -> dict[str, float]:
     return {"send_rate_global": 30.0, "send_rate_per_chat": 1.0}
 
 
 @pytest.fixture
-async def app_client(
-    make_settings: Callable[..., Any],
-    clock: ManualClock,
-    db: Database,
-    fake: FakeTelegram,
-    rates: dict[str, float],
-) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
-    settings = make_settings(
-        telegram_bot_token=fake.token,
-        telegram_api_base=fake.base_url,
-        telegram_webhook_secret=SECRET,
-        internal_token="tick",
-        **rates,
-    )
-    app = create_app(settings, clock=clock, database=db)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            fake.reset()
-            yield http, app.state.container
+def settings_overrides(rates: dict[str, float]) -> dict[str, Any]:
+    return dict(rates)
+
+
+@pytest.fixture
+def app_client(
+    app_client: tuple[httpx.AsyncClient, Container], fake: FakeTelegram
+) -> tuple[httpx.AsyncClient, Container]:
+    """The bot tests' app, with what it said to the fake while starting forgotten."""
+    fake.reset()
+    return app_client
 
 
 def most_in_one_window(times: list[float], window: float) -> int:
@@ -86,12 +68,11 @@ def most_in_one_window(times: list[float], window: float) -> int:
 
 @pytest.mark.parametrize("rates", [{"send_rate_global": 30.0, "send_rate_per_chat": 4.0}])
 async def test_today_with_many_due_steps_arrives_within_the_per_chat_rate(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
     clock: ManualClock,
 ) -> None:
-    http, _ = app_client
     user = await make_user(db, clock, ME)
     for i in range(TODAY_LIMIT + 2):
         await make_lead(db, clock, user, [0, 3], name=f"Lead {i}")
@@ -106,12 +87,11 @@ async def test_today_with_many_due_steps_arrives_within_the_per_chat_rate(
 
 
 async def test_a_reply_shares_the_pacer_with_reminders_and_they_are_not_paced_twice(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
     clock: ManualClock,
 ) -> None:
-    http, _ = app_client
     user = await make_user(db, clock, ME)
     await make_lead(db, clock, user, [0, 3], name="Ana")
     started = time.monotonic()
@@ -139,29 +119,18 @@ async def test_a_429_on_a_reply_is_waited_out_and_the_reply_delivered(
     assert delivered.ok
     assert delivered.params["text"] == HELP
     assert delivered.at - refused.at >= 1.0 + RETRY_AFTER_MARGIN - JITTER
-    assert container.dispatcher.sender.stats.retry_after == 1
+    assert container.metrics.registry.get_sample_value("eplan_telegram_429_total") == 1
 
 
 async def test_press_answers_and_edits_are_not_held_behind_the_pacer(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
-    db: Database,
-    clock: ManualClock,
+    delivered: Delivered,
 ) -> None:
     """A press's answer and its edit answer a tap the person just made: right after a
     reminder to the same chat, they still go at once."""
-    http, _ = app_client
-    user = await make_user(db, clock, ME)
-    lead = await make_lead(db, clock, user, [0, 3], name="Ana")
-    await http.post("/internal/tick", headers={"Authorization": "Bearer tick"})
     [reminder] = fake.sent_messages(ME)
-    update = callback_query_update(
-        ME,
-        f"eplan:done:{lead.steps[0].reminder_id}",
-        message_id=reminder.result["message_id"],
-        message_text=reminder.result["text"],
-    )
-    assert (await post_update(http, update)).status_code == 200
+    assert (await post_update(http, delivered.press("done"))).status_code == 200
     [answer] = fake.calls_to("answerCallbackQuery")
     [edit] = fake.calls_to("editMessageText")
     assert answer.params["text"] == "✅ Done"

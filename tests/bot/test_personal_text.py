@@ -3,48 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.bot.handlers import COMMAND_FAILED
-from app.clock import ManualClock
-from app.container import Container
 from app.db.database import Database
-from app.db.tables import lead_activity_log, lead_registry
-from app.main import create_app
-from tests.bot.test_webhook import SECRET, deliver_one_reminder, post_update
+from app.db.tables import lead_registry
+from tests.bot.support import Delivered, post_update, the_note
 from tests.support.fake_telegram import FakeTelegram, message_update
 
 ME = 1001
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def app_client(
-    make_settings: Callable[..., Any], clock: ManualClock, db: Database, fake: FakeTelegram
-) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
-    settings = make_settings(
-        telegram_bot_token=fake.token,
-        telegram_api_base=fake.base_url,
-        telegram_webhook_secret=SECRET,
-        internal_token="tick",
-    )
-    app = create_app(settings, clock=clock, database=db)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http, app.state.container
 
 
 def _logged_at_info_or_above(caplog: pytest.LogCaptureFixture) -> str:
@@ -54,12 +25,11 @@ def _logged_at_info_or_above(caplog: pytest.LogCaptureFixture) -> str:
 
 
 async def test_lead_with_nul_is_answered_and_created_without_it(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    http, _ = app_client
     update = message_update(ME, "/lead Ana\x00 Silva, Ac\x00me — met at Saa\x00Str")
     assert (await post_update(http, update)).status_code == 200
     [answer] = fake.sent_messages(ME)
@@ -75,40 +45,23 @@ async def test_lead_with_nul_is_answered_and_created_without_it(
 
 
 async def test_a_note_with_nul_is_saved_without_it(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    clock: ManualClock,
+    delivered: Delivered,
 ) -> None:
-    http, _ = app_client
-    _rid, sent = await deliver_one_reminder(http, fake, db, clock, chat=ME)
-    update = message_update(ME, "They asked\x00 for pricing")
-    update["message"]["reply_to_message"] = {
-        "message_id": sent["message_id"],
-        "date": 0,
-        "chat": {"id": ME, "type": "private"},
-        "text": "reminder",
-    }
-    await post_update(http, update)
+    await post_update(http, delivered.reply("They asked\x00 for pricing"))
     assert "Saved as a note" in fake.sent_messages(ME)[-1].params["text"]
-    async with db.read() as conn:
-        details = (
-            await conn.execute(
-                select(lead_activity_log.c.details).where(
-                    lead_activity_log.c.activity_type == "note_added"
-                )
-            )
-        ).scalar_one()
+    details = await the_note(db)
     assert details == {"text": "They asked for pricing"}
 
 
 async def test_a_failed_command_is_answered_and_its_log_lines_hold_no_user_text(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    http, _ = app_client
     # A real failure in the database while the lead is written: its table is away.
     async with db.transaction() as conn:
         await conn.execute(text("ALTER TABLE lead_registry RENAME TO leads_away"))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy import select, text
 
 from app.bot.callbacks import ACTIONS
@@ -18,72 +16,21 @@ from app.clock import ManualClock
 from app.container import Container
 from app.db.database import Database
 from app.db.tables import lead_activity_log, scheduled_reminders, users
-from app.main import create_app
 from app.services import users as users_service
+from tests.bot.support import SECRET, Delivered, next_update_id, post_update, the_note
 from tests.scheduler.support import make_lead, make_user, reminder_status
 from tests.support.fake_telegram import FakeTelegram, callback_query_update, message_update
 
-SECRET = "webhook-secret"
-_ids = itertools.count(1)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def app_client(
-    make_settings: Callable[..., Any], clock: ManualClock, db: Database, fake: FakeTelegram
-) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
-    settings = make_settings(
-        telegram_bot_token=fake.token,
-        telegram_api_base=fake.base_url,
-        telegram_webhook_secret=SECRET,
-        internal_token="tick",
-    )
-    app = create_app(settings, clock=clock, database=db)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http, app.state.container
-
-
-async def post_update(
-    http: httpx.AsyncClient, update: dict[str, Any], secret: str | None = SECRET
-) -> httpx.Response:
-    update.setdefault("update_id", next(_ids))
-    headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
-    return await http.post("/telegram/webhook", json=update, headers=headers)
-
-
-async def deliver_one_reminder(
-    http: httpx.AsyncClient, fake: FakeTelegram, db: Database, clock: ManualClock, chat: int = 1001
-) -> tuple[int, dict[str, Any]]:
-    user = await make_user(db, clock, chat)
-    lead = await make_lead(db, clock, user, [0, 2], name="Ana")
-    response = await http.post("/internal/tick", headers={"Authorization": "Bearer tick"})
-    assert response.json()["sent"] == 1
-    message = fake.sent_messages(chat)[-1]
-    rid = lead.steps[0].reminder_id
-    assert rid is not None
-    return rid, message.result
-
 
 @pytest.mark.parametrize("secret", [None, "wrong"])
-async def test_wrong_or_missing_secret_is_401(
-    app_client: tuple[httpx.AsyncClient, Container], secret: str | None
-) -> None:
-    http, _ = app_client
+async def test_wrong_or_missing_secret_is_401(http: httpx.AsyncClient, secret: str | None) -> None:
     response = await post_update(http, message_update(5, "/start"), secret=secret)
     assert response.status_code == 401
 
 
 async def test_start_registers_and_welcomes(
-    app_client: tuple[httpx.AsyncClient, Container], fake: FakeTelegram, db: Database
+    http: httpx.AsyncClient, fake: FakeTelegram, db: Database
 ) -> None:
-    http, _ = app_client
     response = await post_update(http, message_update(42, "/start"))
     assert response.status_code == 200
     [welcome] = fake.sent_messages(42)
@@ -93,12 +40,11 @@ async def test_start_registers_and_welcomes(
 
 
 async def test_start_clears_blocked(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
     clock: ManualClock,
 ) -> None:
-    http, _ = app_client
     await make_user(db, clock, 43)
     await users_service.mark_unreachable(db, 43, clock.now())
     await post_update(http, message_update(43, "/start"))
@@ -108,20 +54,13 @@ async def test_start_clears_blocked(
 
 
 async def test_done_press_goes_through_the_step_service(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    clock: ManualClock,
+    delivered: Delivered,
 ) -> None:
-    http, _ = app_client
-    rid, sent = await deliver_one_reminder(http, fake, db, clock)
-    update = callback_query_update(
-        1001,
-        f"eplan:done:{rid}",
-        message_id=sent["message_id"],
-        message_text=sent["text"],
-        callback_query_id="cq-1",
-    )
+    rid = delivered.rid
+    update = delivered.press("done", callback_query_id="cq-1")
     response = await post_update(http, update)
     assert response.status_code == 200
     [answer] = fake.calls_to("answerCallbackQuery")
@@ -139,23 +78,16 @@ async def test_done_press_goes_through_the_step_service(
 
 
 async def test_a_press_that_fails_inside_is_answered_and_can_be_pressed_again(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    clock: ManualClock,
     caplog: pytest.LogCaptureFixture,
+    delivered: Delivered,
 ) -> None:
-    http, _ = app_client
-    rid, sent = await deliver_one_reminder(http, fake, db, clock)
+    rid = delivered.rid
 
     def press(query_id: str) -> dict[str, Any]:
-        return callback_query_update(
-            1001,
-            f"eplan:done:{rid}",
-            message_id=sent["message_id"],
-            message_text=sent["text"],
-            callback_query_id=query_id,
-        )
+        return delivered.press("done", callback_query_id=query_id)
 
     # A real failure inside the handler, after the webhook remembered the update: the
     # reminders table is not there while the press is handled.
@@ -182,16 +114,12 @@ async def test_a_press_that_fails_inside_is_answered_and_can_be_pressed_again(
 
 
 async def test_redelivered_update_acts_once(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    clock: ManualClock,
+    delivered: Delivered,
 ) -> None:
-    http, _ = app_client
-    rid, sent = await deliver_one_reminder(http, fake, db, clock)
-    update = callback_query_update(
-        1001, f"eplan:skip:{rid}", message_id=sent["message_id"], message_text=sent["text"]
-    )
+    update = delivered.press("skip")
     update["update_id"] = 777
     assert (await post_update(http, dict(update))).status_code == 200
     assert (await post_update(http, dict(update))).status_code == 200
@@ -212,16 +140,16 @@ async def _reminder_row(db: Database, rid: int) -> tuple[Any, ...]:
 
 @pytest.mark.parametrize("action", ACTIONS)
 async def test_someone_elses_reminder_changes_nothing(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
     clock: ManualClock,
     action: str,
+    delivered: Delivered,
 ) -> None:
     """Callback data is the client's to forge: a press naming another user's reminder id
     neither changes it nor tells anything about it (the same alert as a missing one)."""
-    http, _ = app_client
-    rid, sent = await deliver_one_reminder(http, fake, db, clock)
+    rid, sent = delivered.rid, delivered.message
     before = await _reminder_row(db, rid)
     await make_user(db, clock, 2002)
     fake.reset()
@@ -245,34 +173,22 @@ async def test_someone_elses_reminder_changes_nothing(
 
 
 async def test_snooze_press_answers_with_the_new_time(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
-    db: Database,
-    clock: ManualClock,
+    delivered: Delivered,
 ) -> None:
-    http, _ = app_client
-    rid, sent = await deliver_one_reminder(http, fake, db, clock)
-    update = callback_query_update(
-        1001, f"eplan:snooze1:{rid}", message_id=sent["message_id"], message_text=sent["text"]
-    )
-    await post_update(http, update)
+    await post_update(http, delivered.press("snooze1"))
     [answer] = fake.calls_to("answerCallbackQuery")
     assert answer.params["text"] == "Snoozed until Tue 09:00"  # Monday 10:00 → Tuesday
 
 
 async def test_press_on_a_closed_step_says_so(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
-    db: Database,
-    clock: ManualClock,
+    delivered: Delivered,
 ) -> None:
-    http, _ = app_client
-    rid, sent = await deliver_one_reminder(http, fake, db, clock)
-    for data in (f"eplan:done:{rid}", f"eplan:skip:{rid}"):
-        update = callback_query_update(
-            1001, data, message_id=sent["message_id"], message_text=sent["text"]
-        )
-        await post_update(http, update)
+    for action in ("done", "skip"):
+        await post_update(http, delivered.press(action))
     answers = fake.calls_to("answerCallbackQuery")
     assert answers[-1].params["text"] == "This step is already done."
     assert answers[-1].params.get("show_alert") is True
@@ -293,13 +209,12 @@ async def test_press_on_a_closed_step_says_so(
     ],
 )
 async def test_malformed_or_unknown_buttons_get_a_friendly_alert(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
     clock: ManualClock,
     data: str,
 ) -> None:
-    http, _ = app_client
     await make_user(db, clock, 1001)
     response = await post_update(http, callback_query_update(1001, data, message_id=1))
     assert response.status_code == 200
@@ -311,9 +226,8 @@ async def test_malformed_or_unknown_buttons_get_a_friendly_alert(
     "body", [b"{not json", b"[]", b'{"update_id": "x"}', b'{"hello": 1}', b"\xff\xfe{}"]
 )
 async def test_a_body_that_is_not_an_update_is_acknowledged(
-    app_client: tuple[httpx.AsyncClient, Container], body: bytes
+    http: httpx.AsyncClient, body: bytes
 ) -> None:
-    http, _ = app_client
     response = await http.post(
         "/telegram/webhook",
         content=body,
@@ -323,40 +237,23 @@ async def test_a_body_that_is_not_an_update_is_acknowledged(
 
 
 async def test_reply_to_a_reminder_saves_a_note(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    clock: ManualClock,
+    delivered: Delivered,
 ) -> None:
-    http, _ = app_client
-    _rid, sent = await deliver_one_reminder(http, fake, db, clock)
-    update = message_update(1001, "They asked for pricing")
-    update["message"]["reply_to_message"] = {
-        "message_id": sent["message_id"],
-        "date": 0,
-        "chat": {"id": 1001, "type": "private"},
-        "text": "reminder",
-    }
-    await post_update(http, update)
+    await post_update(http, delivered.reply("They asked for pricing"))
     assert "Saved as a note" in fake.sent_messages(1001)[-1].params["text"]
-    async with db.read() as conn:
-        row = (
-            await conn.execute(
-                select(lead_activity_log.c.details).where(
-                    lead_activity_log.c.activity_type == "note_added"
-                )
-            )
-        ).scalar_one()
+    row = await the_note(db)
     assert row == {"text": "They asked for pricing"}
 
 
 async def test_today_lists_due_steps_with_buttons(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
     clock: ManualClock,
 ) -> None:
-    http, _ = app_client
     user = await make_user(db, clock, 1001)
     lead = await make_lead(db, clock, user, [0, 5], name="Bea")
     await post_update(http, message_update(1001, "/today"))
@@ -372,12 +269,10 @@ async def test_today_lists_due_steps_with_buttons(
 
 
 async def test_pause_and_resume_commands(
-    app_client: tuple[httpx.AsyncClient, Container],
+    http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    clock: ManualClock,
 ) -> None:
-    http, _ = app_client
     await post_update(http, message_update(1001, "/pause 3"))
     assert "paused until" in fake.sent_messages(1001)[-1].params["text"]
     async with db.read() as conn:
@@ -395,7 +290,7 @@ async def test_an_oversized_update_is_413(
     http, container = app_client
     limit = container.settings.max_request_body_bytes
     update = message_update(5, "/start")
-    update["update_id"] = next(_ids)
+    update["update_id"] = next_update_id()
     body = json.dumps(update).encode()
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
     over = await http.post("/telegram/webhook", content=body + b" " * limit, headers=headers)

@@ -5,13 +5,26 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Insert, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from app.db.database import Database
 from app.db.tables import lead_activity_log, lead_registry, scheduled_reminders, users
 
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
+
+
+def step_one_reminder(lead_id: int, telegram_id: int) -> Insert:
+    return insert(scheduled_reminders).values(
+        lead_id=lead_id,
+        telegram_id=telegram_id,
+        step_id=1,
+        due_at=NOW,
+        planned_due_at=NOW,
+        next_action_at=NOW,
+        created_at=NOW,
+        updated_at=NOW,
+    )
 
 
 async def seed_lead(db: Database, telegram_id: int = 1) -> int:
@@ -34,18 +47,7 @@ async def seed_lead(db: Database, telegram_id: int = 1) -> int:
                 .returning(lead_registry.c.id)
             )
         ).scalar_one()
-        await conn.execute(
-            insert(scheduled_reminders).values(
-                lead_id=lead_id,
-                telegram_id=telegram_id,
-                step_id=1,
-                due_at=NOW,
-                planned_due_at=NOW,
-                next_action_at=NOW,
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
+        await conn.execute(step_one_reminder(lead_id, telegram_id))
         await conn.execute(
             insert(lead_activity_log).values(
                 lead_id=lead_id,
@@ -92,18 +94,7 @@ async def test_one_reminder_per_step(db: Database) -> None:
     lead_id = await seed_lead(db)
     with pytest.raises(IntegrityError):
         async with db.transaction() as conn:
-            await conn.execute(
-                insert(scheduled_reminders).values(
-                    lead_id=lead_id,
-                    telegram_id=1,
-                    step_id=1,
-                    due_at=NOW,
-                    planned_due_at=NOW,
-                    next_action_at=NOW,
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
+            await conn.execute(step_one_reminder(lead_id, 1))
 
 
 async def test_unknown_status_is_refused(db: Database) -> None:

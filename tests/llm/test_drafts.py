@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Protocol
 
 import pytest
 
@@ -33,23 +34,39 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
         yield server
 
 
-def drafts_for(
-    db: Database, clock: ManualClock, fake: FakeOpenAI, *, timeout: float = 5.0, wait: float = 5.0
-) -> DraftService:
-    client = LLMClient(
-        base_url=fake.base_url,
-        model="test-model",
-        api_key=None,
-        timeout=timeout,
-        max_concurrency=4,
-        clock=clock,
-    )
-    return DraftService(db, clock, Writer(client), wait=wait)
+class MakeDrafts(Protocol):
+    def __call__(self, *, timeout: float = 5.0, wait: float = 5.0) -> DraftService: ...
 
 
-async def close(drafts: DraftService) -> None:
-    await drafts.close()
-    await drafts.writer.close()
+@pytest.fixture
+async def make_drafts(
+    db: Database, clock: ManualClock, fake: FakeOpenAI
+) -> AsyncIterator[MakeDrafts]:
+    """Draft services on the fake model, each closed (its background generations and its
+    client) when the test ends."""
+    made: list[DraftService] = []
+
+    def build(*, timeout: float = 5.0, wait: float = 5.0) -> DraftService:
+        client = LLMClient(
+            base_url=fake.base_url,
+            model="test-model",
+            api_key=None,
+            timeout=timeout,
+            max_concurrency=4,
+            clock=clock,
+        )
+        made.append(DraftService(db, clock, Writer(client), wait=wait))
+        return made[-1]
+
+    yield build
+    for drafts in made:
+        await drafts.close()
+        await drafts.writer.close()
+
+
+@pytest.fixture
+async def user(db: Database, clock: ManualClock) -> User:
+    return await make_user(db, clock)
 
 
 def rid(lead: LeadOut, index: int) -> int:
@@ -71,134 +88,113 @@ async def lead_without_texts(
 
 
 async def test_the_plans_text_is_fresh_until_the_lead_has_news(
-    db: Database, clock: ManualClock, fake: FakeOpenAI
+    db: Database, clock: ManualClock, user: User, fake: FakeOpenAI, make_drafts: MakeDrafts
 ) -> None:
-    user = await make_user(db, clock)
     lead = await make_lead(db, clock, user, [0, 2], name="Ana")
-    drafts = drafts_for(db, clock, fake)
-    try:
-        view = await drafts.for_user(user, rid(lead, 0))
-        assert (view.text, view.source, view.generated_at) == (
-            "Hello from step 1",
-            "plan",
-            clock.now(),
-        )
-        assert fake.requests == []  # nothing new about the lead: no model call
+    drafts = make_drafts()
+    view = await drafts.for_user(user, rid(lead, 0))
+    assert (view.text, view.source, view.generated_at) == (
+        "Hello from step 1",
+        "plan",
+        clock.now(),
+    )
+    assert fake.requests == []  # nothing new about the lead: no model call
 
-        clock.advance(timedelta(hours=1))
-        await notes_service.add_note(db, user, lead.id, "Prefers Tuesdays", clock.now())
-        fake.script(Reply.content_of({"subject": "Tuesday?", "text": "Hi Ana, how about Tuesday?"}))
-        clock.advance(timedelta(minutes=5))
-        view = await drafts.for_user(user, rid(lead, 0))
-        assert view.source == "llm"
-        assert view.text == "Subject: Tuesday?\n\nHi Ana, how about Tuesday?"
-        assert view.generated_at == clock.now()
-        assert "Prefers Tuesdays" in fake.requests[0].messages[1]["content"]
+    clock.advance(timedelta(hours=1))
+    await notes_service.add_note(db, user, lead.id, "Prefers Tuesdays", clock.now())
+    fake.script(Reply.content_of({"subject": "Tuesday?", "text": "Hi Ana, how about Tuesday?"}))
+    clock.advance(timedelta(minutes=5))
+    view = await drafts.for_user(user, rid(lead, 0))
+    assert view.source == "llm"
+    assert view.text == "Subject: Tuesday?\n\nHi Ana, how about Tuesday?"
+    assert view.generated_at == clock.now()
+    assert "Prefers Tuesdays" in fake.requests[0].messages[1]["content"]
 
-        # Cached now: asking again costs nothing.
-        clock.advance(timedelta(minutes=5))
-        assert (await drafts.for_user(user, rid(lead, 0))).text == view.text
-        assert len(fake.requests) == 1
+    # Cached now: asking again costs nothing.
+    clock.advance(timedelta(minutes=5))
+    assert (await drafts.for_user(user, rid(lead, 0))).text == view.text
+    assert len(fake.requests) == 1
 
-        # The next note makes it stale again.
-        clock.advance(timedelta(minutes=5))
-        await notes_service.add_note(db, user, lead.id, "Budget approved", clock.now())
-        clock.advance(timedelta(minutes=1))
-        fake.script(Reply.content_of({"subject": "Next steps", "text": "Great news on budget"}))
-        again = await drafts.for_user(user, rid(lead, 0))
-        assert (again.source, again.generated_at) == ("llm", clock.now())
-        assert "Budget approved" in fake.requests[1].messages[1]["content"]
-    finally:
-        await close(drafts)
+    # The next note makes it stale again.
+    clock.advance(timedelta(minutes=5))
+    await notes_service.add_note(db, user, lead.id, "Budget approved", clock.now())
+    clock.advance(timedelta(minutes=1))
+    fake.script(Reply.content_of({"subject": "Next steps", "text": "Great news on budget"}))
+    again = await drafts.for_user(user, rid(lead, 0))
+    assert (again.source, again.generated_at) == ("llm", clock.now())
+    assert "Budget approved" in fake.requests[1].messages[1]["content"]
 
 
 async def test_an_earlier_step_closing_makes_the_next_draft_stale(
-    db: Database, clock: ManualClock, fake: FakeOpenAI
+    db: Database, clock: ManualClock, user: User, fake: FakeOpenAI, make_drafts: MakeDrafts
 ) -> None:
-    user = await make_user(db, clock)
     lead = await make_lead(db, clock, user, [0, 2], name="Ana")
-    drafts = drafts_for(db, clock, fake)
-    try:
-        clock.advance(timedelta(hours=2))
-        await steps_service.close_step(db, user, rid(lead, 0), "complete", clock.now())
-        clock.advance(timedelta(minutes=1))
-        fake.script(Reply.content_of({"subject": "Following up", "text": "As I wrote..."}))
-        view = await drafts.for_user(user, rid(lead, 1))
-        assert view.source == "llm"
-        prompt = fake.requests[0].messages[1]["content"]
-        assert "step 1 (email, done 2026-03-02)" in prompt
-        # A closed step's draft is history: shown as it is, never regenerated.
-        closed = await drafts.for_user(user, rid(lead, 0))
-        assert closed.source == "plan"
-        assert len(fake.requests) == 1
-    finally:
-        await close(drafts)
+    drafts = make_drafts()
+    clock.advance(timedelta(hours=2))
+    await steps_service.close_step(db, user, rid(lead, 0), "complete", clock.now())
+    clock.advance(timedelta(minutes=1))
+    fake.script(Reply.content_of({"subject": "Following up", "text": "As I wrote..."}))
+    view = await drafts.for_user(user, rid(lead, 1))
+    assert view.source == "llm"
+    prompt = fake.requests[0].messages[1]["content"]
+    assert "step 1 (email, done 2026-03-02)" in prompt
+    # A closed step's draft is history: shown as it is, never regenerated.
+    closed = await drafts.for_user(user, rid(lead, 0))
+    assert closed.source == "plan"
+    assert len(fake.requests) == 1
 
 
 async def test_a_model_slower_than_the_wait_shows_the_cached_text(
-    db: Database, clock: ManualClock, fake: FakeOpenAI
+    db: Database, clock: ManualClock, user: User, fake: FakeOpenAI, make_drafts: MakeDrafts
 ) -> None:
-    user = await make_user(db, clock)
     lead = await make_lead(db, clock, user, [0], name="Ana")
     fake.answer_always(Reply.hang())
-    drafts = drafts_for(db, clock, fake, timeout=2.0, wait=0.0)
-    try:
-        clock.advance(timedelta(minutes=1))
-        await notes_service.add_note(db, user, lead.id, "Call after 3pm", clock.now())
-        started = time.monotonic()
-        view = await drafts.for_user(user, rid(lead, 0))
-        assert time.monotonic() - started < 1.9
-        assert (view.text, view.source) == ("Hello from step 1", "plan")
-        # The generation carries on in the background and ends in the offline writer.
-        done = await drafts.refresh(rid(lead, 0))
-        assert done is not None
-        assert done.source == "template"
-        assert done.text is not None
-        assert "Call after 3pm" in done.text
-        stored = await drafts.for_user(user, rid(lead, 0))
-        assert (stored.text, stored.source) == (done.text, "template")
-    finally:
-        await close(drafts)
+    drafts = make_drafts(timeout=2.0, wait=0.0)
+    clock.advance(timedelta(minutes=1))
+    await notes_service.add_note(db, user, lead.id, "Call after 3pm", clock.now())
+    started = time.monotonic()
+    view = await drafts.for_user(user, rid(lead, 0))
+    assert time.monotonic() - started < 1.9
+    assert (view.text, view.source) == ("Hello from step 1", "plan")
+    # The generation carries on in the background and ends in the offline writer.
+    done = await drafts.refresh(rid(lead, 0))
+    assert done is not None
+    assert done.source == "template"
+    assert done.text is not None
+    assert "Call after 3pm" in done.text
+    stored = await drafts.for_user(user, rid(lead, 0))
+    assert (stored.text, stored.source) == (done.text, "template")
 
 
 async def test_a_hanging_model_within_the_wait_gives_a_template_draft(
-    db: Database, clock: ManualClock, fake: FakeOpenAI
+    db: Database, clock: ManualClock, user: User, fake: FakeOpenAI, make_drafts: MakeDrafts
 ) -> None:
-    user = await make_user(db, clock)
     lead = await lead_without_texts(db, clock, user, [0])
     fake.answer_always(Reply.hang())
-    drafts = drafts_for(db, clock, fake, timeout=0.3, wait=0.3)
-    try:
-        view = await drafts.for_user(user, rid(lead, 0))
-        assert view.source == "template"
-        assert view.text is not None
-        assert view.text.startswith("Hi Bo, I came across your work at Initech.")
-    finally:
-        await close(drafts)
+    drafts = make_drafts(timeout=0.3, wait=0.3)
+    view = await drafts.for_user(user, rid(lead, 0))
+    assert view.source == "template"
+    assert view.text is not None
+    assert view.text.startswith("Hi Bo, I came across your work at Initech.")
 
 
 async def test_one_generation_per_reminder_at_a_time(
-    db: Database, clock: ManualClock, fake: FakeOpenAI
+    db: Database, clock: ManualClock, user: User, fake: FakeOpenAI, make_drafts: MakeDrafts
 ) -> None:
-    user = await make_user(db, clock)
     lead = await lead_without_texts(db, clock, user, [0])
     fake.answer_always(Reply.content_of({"text": "Hi Bo"}, delay=0.3))
-    drafts = drafts_for(db, clock, fake)
-    try:
-        *views, scheduled = await asyncio.gather(
-            *(drafts.for_user(user, rid(lead, 0)) for _ in range(3)), drafts.prefetch()
-        )
-        assert len(fake.requests) == 1
-        assert scheduled in (0, 1)  # whoever came first started the one generation
-        assert {v.text for v in views if isinstance(v, DraftView)} == {"Hi Bo"}
-    finally:
-        await close(drafts)
+    drafts = make_drafts()
+    *views, scheduled = await asyncio.gather(
+        *(drafts.for_user(user, rid(lead, 0)) for _ in range(3)), drafts.prefetch()
+    )
+    assert len(fake.requests) == 1
+    assert scheduled in (0, 1)  # whoever came first started the one generation
+    assert {v.text for v in views if isinstance(v, DraftView)} == {"Hi Bo"}
 
 
 async def test_a_draft_written_elsewhere_first_is_not_overwritten(
-    db: Database, clock: ManualClock
+    db: Database, clock: ManualClock, user: User
 ) -> None:
-    user = await make_user(db, clock)
     lead = await lead_without_texts(db, clock, user, [0])
     async with db.transaction() as conn:
         first = await reminders_repo.store_draft(
@@ -224,54 +220,46 @@ async def test_a_draft_written_elsewhere_first_is_not_overwritten(
 
 
 async def test_prefetch_writes_stale_drafts_of_steps_due_within_the_hour(
-    db: Database, clock: ManualClock, fake: FakeOpenAI
+    db: Database, clock: ManualClock, user: User, fake: FakeOpenAI, make_drafts: MakeDrafts
 ) -> None:
-    user = await make_user(db, clock)
     fresh = await make_lead(db, clock, user, [0], name="Ana")  # plan text, no news
     stale = await lead_without_texts(db, clock, user, [0], name="Bo")  # no text at all
     later = await lead_without_texts(db, clock, user, [3], name="Cy")  # due in 3 days
     fake.answer_always(Reply.content_of({"text": "Hi there"}))
-    drafts = drafts_for(db, clock, fake)
-    try:
-        assert await drafts.prefetch() == 1
-        await asyncio.gather(*drafts._running.values())
-        async with db.read() as conn:
-            rows = {
-                name: await reminders_repo.get(conn, rid(lead, 0))
-                for name, lead in (("fresh", fresh), ("stale", stale), ("later", later))
-            }
-        assert {k: (r.draft_text, r.draft_source) for k, r in rows.items() if r} == {
-            "fresh": (None, None),
-            "stale": ("Hi there", "llm"),
-            "later": (None, None),
+    drafts = make_drafts()
+    assert await drafts.prefetch() == 1
+    await asyncio.gather(*drafts._running.values())
+    async with db.read() as conn:
+        rows = {
+            name: await reminders_repo.get(conn, rid(lead, 0))
+            for name, lead in (("fresh", fresh), ("stale", stale), ("later", later))
         }
-        assert await drafts.prefetch() == 0  # nothing stale any more
+    assert {k: (r.draft_text, r.draft_source) for k, r in rows.items() if r} == {
+        "fresh": (None, None),
+        "stale": ("Hi there", "llm"),
+        "later": (None, None),
+    }
+    assert await drafts.prefetch() == 0  # nothing stale any more
 
-        # Three days on, Cy's step is within the hour; a note on Ana makes hers stale too.
-        clock.advance(timedelta(days=3))
-        await notes_service.add_note(db, user, fresh.id, "Met at the fair", clock.now())
-        clock.advance(timedelta(seconds=1))
-        assert await drafts.prefetch() == 2
-    finally:
-        await close(drafts)
+    # Three days on, Cy's step is within the hour; a note on Ana makes hers stale too.
+    clock.advance(timedelta(days=3))
+    await notes_service.add_note(db, user, fresh.id, "Met at the fair", clock.now())
+    clock.advance(timedelta(seconds=1))
+    assert await drafts.prefetch() == 2
 
 
 async def test_a_dispatch_pass_runs_on_time_while_the_model_hangs(
-    db: Database, clock: ManualClock, fake: FakeOpenAI
+    db: Database, clock: ManualClock, user: User, fake: FakeOpenAI, make_drafts: MakeDrafts
 ) -> None:
-    user = await make_user(db, clock)
     leads = [await lead_without_texts(db, clock, user, [0], name=f"L{i}") for i in range(3)]
     fake.answer_always(Reply.hang())
-    drafts = drafts_for(db, clock, fake, timeout=30.0)
-    try:
-        assert await drafts.prefetch() == 3  # scheduled, not awaited
-        async with dispatch_env(db, clock) as env:
-            started = time.monotonic()
-            counts = await env.dispatcher.run_pass()
-            elapsed = time.monotonic() - started
-        assert counts.sent == 3
-        assert elapsed < 2.0
-        assert len(drafts._running) == 3  # the generations are still waiting on the model
-        assert len(leads) == len(env.fake.sent_messages(user.telegram_id))
-    finally:
-        await close(drafts)
+    drafts = make_drafts(timeout=30.0)
+    assert await drafts.prefetch() == 3  # scheduled, not awaited
+    async with dispatch_env(db, clock) as env:
+        started = time.monotonic()
+        counts = await env.dispatcher.run_pass()
+        elapsed = time.monotonic() - started
+    assert counts.sent == 3
+    assert elapsed < 2.0
+    assert len(drafts._running) == 3  # the generations are still waiting on the model
+    assert len(leads) == len(env.fake.sent_messages(user.telegram_id))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from app.db.database import Database
-from tests.reliability.support import clean
+from tests.conftest import clean
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from types import TracebackType
-from typing import Self
+
+from tests.support.loopback import LoopbackServer
 
 HOST = "127.0.0.1"
 
 
-class PgProxy:
+class PgProxy(LoopbackServer):
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = 0
@@ -22,18 +22,6 @@ class PgProxy:
         self._links: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> Self:
-        await self._listen()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._close()
-
     @property
     def up(self) -> bool:
         return self._server is not None
@@ -41,15 +29,15 @@ class PgProxy:
     async def outage(self, seconds: float) -> None:
         """Down for `seconds`: every connection cut, new ones refused; then up again."""
         self.outages += 1
-        await self._close()
+        await self.stop()
         await asyncio.sleep(seconds)
-        await self._listen()
+        await self.start()
 
-    async def _listen(self) -> None:
+    async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, HOST, self.port, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
 
-    async def _close(self) -> None:
+    async def stop(self) -> None:
         server, self._server = self._server, None
         if server is not None:
             server.close()

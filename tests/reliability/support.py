@@ -28,12 +28,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import CursorResult, func, insert, select, text, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.engine import URL, make_url
 
 from app.db import migrate
 from app.db.database import Database
-from app.db.tables import lead_registry, metadata, users
+from app.db.tables import lead_registry, users
 from app.db.tables import scheduled_reminders as sr
 from app.settings import Settings
 from tests.conftest import ENGINES, PG_ADMIN_URL
@@ -111,16 +111,6 @@ async def throwaway_database(engine: str, directory: Path) -> AsyncIterator[URL]
             yield url
     else:
         yield await throwaway_sqlite(directory)
-
-
-async def clean(db: Database) -> None:
-    tables = [t.name for t in reversed(metadata.sorted_tables)]
-    async with db.transaction() as conn:
-        if db.is_postgres:
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                await conn.execute(text(f"DELETE FROM {name}"))
 
 
 # --- seeding ------------------------------------------------------------------------------

@@ -20,14 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
+
+from tests.support.loopback import LoopbackServer, serve
 
 __all__ = ["FakeOpenAI", "Received", "Reply"]
 
@@ -74,7 +74,7 @@ class Received:
 
 
 @dataclass
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     refuse_json_schema: bool = False
     default: Callable[[Received], Reply] = field(
         default_factory=lambda: lambda _request: Reply.error(500)
@@ -94,36 +94,13 @@ class FakeOpenAI:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.bind(("127.0.0.1", 0))
-            self._port = int(sock.getsockname()[1])
-            await web.SockSite(runner, sock).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
-        self._runner = runner
+        self._runner, self._port = await serve(app, shutdown_timeout=1.0)
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
         self._stopping.set()
         if runner is not None:
             await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def base_url(self) -> str:

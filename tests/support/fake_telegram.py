@@ -36,14 +36,12 @@ import asyncio
 import contextlib
 import json
 import re
-import socket
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -51,6 +49,7 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 
 from app.telegram.json_session import telegram_bot
+from tests.support.loopback import LoopbackServer, serve
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -393,7 +392,7 @@ def _close_entity(
 _Handler = Callable[[dict[str, Any]], Any]
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
     """A Telegram Bot API server on loopback; see the module docstring."""
 
     def __init__(
@@ -457,17 +456,7 @@ class FakeTelegram:
             raise RuntimeError("FakeTelegram is already running")
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
-        await runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.bind(("127.0.0.1", 0))
-            self._port = int(sock.getsockname()[1])
-            await web.SockSite(runner, sock).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
+        runner, self._port = await serve(app, shutdown_timeout=5.0)
         self._stopping.clear()
         self._runner = runner
 
@@ -478,18 +467,6 @@ class FakeTelegram:
         self._stopping.set()  # wakes delayed answers and long polls
         self._wake_pollers()
         await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def base_url(self) -> str:
