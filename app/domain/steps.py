@@ -150,6 +150,9 @@ def _delay(value: object) -> int | None:
     return None
 
 
+_KNOWN_STATUS = frozenset(STEP_STATUSES)
+
+
 def _status(value: object) -> StepStatus:
     # Anything else reads as pending, as reconcile always treated it (a missing or unknown
     # status leaves a step open).
@@ -188,16 +191,25 @@ _READ = {
 
 def _step(stored: Mapping[str, Any], step_id: int) -> PlanStep:
     get = stored.get
+    # Inlined for the common case, a step as this service writes it: a reconcile pass
+    # parses every plan there is (100,000 steps in bench/reconcile.py).
+    description = get("description")
+    timing = get("timing")
+    delay_days = get("delay_days")
+    channel = get("channel")
+    suggested_text = get("suggested_text")
+    status = get("status")
+    completed_at = get("completed_at")
     return PlanStep(
-        step_id=int(step_id),
-        description=_description(get("description")),
-        timing=_text(get("timing")),
-        delay_days=_delay(get("delay_days")),
-        channel=_channel(get("channel")),
-        suggested_text=_text(get("suggested_text")),
-        status=_status(get("status")),
-        completed_at=_time(get("completed_at")),
-        stored=stored,
+        int(step_id),
+        description if type(description) is str else _description(description),
+        timing if type(timing) is str else None,
+        delay_days if type(delay_days) is int else _delay(delay_days),
+        channel if type(channel) is str and channel else _channel(channel),
+        suggested_text if type(suggested_text) is str else None,
+        status if type(status) is str and status in _KNOWN_STATUS else _status(status),
+        None if completed_at is None else _time(completed_at),
+        stored,
     )
 
 
