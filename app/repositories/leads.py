@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import lead_registry, users
 from app.db.tables import scheduled_reminders as sr
-from app.domain.plans import PlanStatus
-from app.domain.steps import Plan, parse_plan
+from app.domain.plans import PlanStatus, StepStatus
+from app.domain.steps import Plan, outline, parse_plan
 from app.domain.users import User
 from app.repositories import users as users_repo
 
@@ -156,15 +156,16 @@ async def list_all_ids(conn: AsyncConnection) -> list[tuple[int, int]]:
 
 async def plans_after(
     conn: AsyncConnection, after_id: int, limit: int
-) -> list[tuple[int, int, Plan]]:
-    """(id, telegram_id, plan) of the next `limit` leads by id, for a scan."""
+) -> list[tuple[int, int, tuple[tuple[int, int, StepStatus], ...]]]:
+    """(id, telegram_id, the plan's steps outlined) of the next `limit` leads by id, for a
+    scan (see app.domain.steps.outline)."""
     rows = await conn.execute(
         select(lead_registry.c.id, lead_registry.c.telegram_id, lead_registry.c.engagement_plan)
         .where(lead_registry.c.id > after_id)
         .order_by(lead_registry.c.id)
         .limit(limit)
     )
-    return [(r.id, r.telegram_id, parse_plan(r.engagement_plan)) for r in rows]
+    return [(r.id, r.telegram_id, outline(r.engagement_plan)) for r in rows]
 
 
 async def update_lead(conn: AsyncConnection, lead_id: int, values: dict[str, Any]) -> None:

@@ -24,10 +24,11 @@ from app.domain.plans import (
     REMINDER_STATUS_OF_JSON,
     ReminderStatus,
     StepSpec,
+    StepStatus,
     resolve_delays,
     schedule_of,
 )
-from app.domain.steps import Plan, plan_to_json
+from app.domain.steps import plan_to_json
 from app.repositories import activity as activity_repo
 from app.repositories import leads as leads_repo
 from app.repositories import reminders as reminders_repo
@@ -88,13 +89,16 @@ async def reconcile(
     return report
 
 
-def _disagrees(plan: Plan, reminders: dict[int, tuple[ReminderStatus, int]]) -> bool:
-    """Whether `_reconcile_lead` would find anything to repair, from the plan and each
-    reminder's (status, position) by step id. The same rules, in the same order; a lead
-    it misses stays drifted (tests/services/test_reconcile.py covers each rule)."""
+def _disagrees(
+    steps: tuple[tuple[int, int, StepStatus], ...],
+    reminders: dict[int, tuple[ReminderStatus, int]],
+) -> bool:
+    """Whether `_reconcile_lead` would find anything to repair, from the plan's steps
+    outlined (position, step_id, status) and each reminder's (status, position) by step id.
+    The same rules, in the same order; a lead it misses stays drifted
+    (tests/services/test_reconcile.py covers each rule)."""
     seen: set[int] = set()
-    for position, step in plan.positioned():
-        step_id = step.step_id
+    for position, step_id, json_status in steps:
         if step_id in seen:
             continue
         seen.add(step_id)
@@ -102,7 +106,6 @@ def _disagrees(plan: Plan, reminders: dict[int, tuple[ReminderStatus, int]]) -> 
         if found is None:
             return True
         status, at = found
-        json_status = step.status
         if status in OPEN and json_status in REMINDER_STATUS_OF_JSON:
             return True
         if status in FINISHED and json_status != JSON_STATUS_OF[status]:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain.plans import STEP_STATUSES, ResolvedStep, StepSpec
-from app.domain.steps import NotAStep, Plan, PlanStep, parse_plan, plan_to_json
+from app.domain.steps import NotAStep, Plan, PlanStep, outline, parse_plan, plan_to_json
 from app.domain.timing import ResolvedDelay
 
 AT = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
@@ -295,3 +295,15 @@ def test_steps_the_scheduler_builds_round_trip_through_json(
     stored = json.loads(json.dumps(plan_to_json(Plan((step,)))))
     assert list(stored[0]) == list(WRITTEN)  # the contract's keys, in its order
     assert parse_plan(stored) == Plan((step,))
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=stored_plans)
+def test_the_outline_reads_each_step_as_the_parse_does(raw: list[Any]) -> None:
+    assert outline(raw) == tuple(
+        (position, step.step_id, step.status) for position, step in parse_plan(raw).positioned()
+    )
+
+
+def test_the_outline_of_anything_but_an_array_is_empty() -> None:
+    assert outline({"step_id": 1}) == ()

@@ -278,7 +278,8 @@ async def test_a_press_on_a_plan_edited_from_outside_keeps_what_it_does_not_chan
     plan: list[Any] = await plan_of(db, lead_id)
     plan[1]["crm_ref"] = {"id": "X-1"}
     plan[2]["delay_days"] = "three"
-    await set_plan(db, lead_id, [plan[0], "a note", {"no": "id"}, plan[1], plan[2]])
+    edited: list[Any] = [plan[0], "a note", {"no": "id"}, plan[1], plan[2]]
+    await set_plan(db, lead_id, edited)
     assert (await reconcile(db, clock.now())).repairs == [
         # The object without an id counts as a position, as it always did.
         Repair(lead_id, 2, "position 1 → 2"),
