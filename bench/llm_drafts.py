@@ -33,6 +33,7 @@ from app.db.database import Database
 from app.db.tables import lead_activity_log, lead_registry
 from app.db.tables import scheduled_reminders as sr
 from app.db.types import JsonDoc, UTCDateTime
+from app.domain.steps import parse_plan
 from app.llm.client import LLMClient
 from app.llm.writer import Writer
 from app.repositories.leads import Lead
@@ -316,15 +317,17 @@ def render_cost(repeat: int = 20_000) -> dict[str, float]:
         channel="email",
         context=None,
         status="new",
-        engagement_plan=[
-            {
-                "step_id": 1,
-                "description": "Intro email",
-                "channel": "email",
-                "timing": "Day 1",
-                "suggested_text": DRAFT[:220],
-            }
-        ],
+        plan=parse_plan(
+            [
+                {
+                    "step_id": 1,
+                    "description": "Intro email",
+                    "channel": "email",
+                    "timing": "Day 1",
+                    "suggested_text": DRAFT[:220],
+                }
+            ]
+        ),
         plan_status="active",
         plan_started_at=now,
         plan_paused_at=None,

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 
 from app.db.types import BigId, JsonDoc, UTCDateTime
+from app.domain import plans
 
 # Named constraints make migrations reproducible on both engines (SQLite batch mode needs names).
 NAMING_CONVENTION = {
@@ -31,8 +32,10 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+# The CHECK constraints below spell the domain's statuses (app.domain.plans) in SQL, as the
+# migrations created them (tests/db/test_statuses.py holds the two together).
 # Statuses the dispatcher still has to act on; the partial due index covers exactly these.
-OPEN_REMINDER_STATUSES = ("pending", "sent", "auto_snoozed")
+OPEN_REMINDER_STATUSES = plans.OPEN_STATUSES
 CHANNELS = ("linkedin", "email", "phone", "telegram", "other")
 
 _open_status_sql = "status IN ('pending', 'sent', 'auto_snoozed')"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from app.domain.calendar import WorkSchedule, local_date
 from app.domain.timing import ResolvedDelay, resolve_delay
@@ -21,11 +21,23 @@ MAX_DESCRIPTION = 1000
 MAX_SUGGESTED_TEXT = 4000
 MAX_TIMING = 200
 
-# Reminder row statuses (the scheduling record) ...
-OPEN = frozenset({"pending", "sent", "auto_snoozed"})
-CLOSED = frozenset({"completed", "skipped", "cancelled"})
-# ... and the status a step carries inside engagement_plan (the history record).
-JSON_STATUS_OF = {
+# A reminder row's status (the scheduling record) ...
+ReminderStatus = Literal["pending", "sent", "completed", "skipped", "auto_snoozed", "cancelled"]
+# ... the status a step carries inside engagement_plan (the history record) ...
+StepStatus = Literal["pending", "done", "skipped", "cancelled"]
+# ... and a lead's plan as a whole.
+PlanStatus = Literal["none", "active", "paused", "completed"]
+
+REMINDER_STATUSES: tuple[ReminderStatus, ...] = get_args(ReminderStatus)
+STEP_STATUSES: tuple[StepStatus, ...] = get_args(StepStatus)
+PLAN_STATUSES: tuple[PlanStatus, ...] = get_args(PlanStatus)
+# Statuses the dispatcher still has to act on (the partial due index covers exactly these).
+OPEN_STATUSES: tuple[ReminderStatus, ...] = ("pending", "sent", "auto_snoozed")
+OPEN: frozenset[ReminderStatus] = frozenset(OPEN_STATUSES)
+CLOSED: frozenset[ReminderStatus] = frozenset({"completed", "skipped", "cancelled"})
+# Closed by a person (done or skipped), as opposed to cancelled with the plan.
+FINISHED: frozenset[ReminderStatus] = frozenset({"completed", "skipped"})
+JSON_STATUS_OF: dict[ReminderStatus, StepStatus] = {
     "pending": "pending",
     "sent": "pending",
     "auto_snoozed": "pending",
@@ -33,7 +45,10 @@ JSON_STATUS_OF = {
     "skipped": "skipped",
     "cancelled": "cancelled",
 }
-REMINDER_STATUS_OF_JSON = {"done": "completed", "skipped": "skipped"}
+REMINDER_STATUS_OF_JSON: dict[StepStatus, ReminderStatus] = {
+    "done": "completed",
+    "skipped": "skipped",
+}
 
 DisplayStatus = Literal["done", "skipped", "due", "overdue", "upcoming", "snoozed", "paused"]
 
@@ -91,21 +106,6 @@ def resolve_delays(specs: list[StepSpec]) -> list[ResolvedStep]:
     return resolved
 
 
-def step_json(step: ResolvedStep, *, status: str, completed_at: datetime | None) -> dict[str, Any]:
-    """The stored step, in CONTRACT.md's format."""
-    spec = step.spec
-    return {
-        "step_id": spec.step_id,
-        "description": spec.description,
-        "timing": spec.timing,
-        "delay_days": step.delay.days,
-        "channel": spec.channel,
-        "suggested_text": spec.suggested_text,
-        "status": status,
-        "completed_at": completed_at.isoformat() if completed_at else None,
-    }
-
-
 @dataclass(frozen=True, slots=True)
 class StepView:
     display: DisplayStatus
@@ -114,7 +114,7 @@ class StepView:
 
 def display_status(
     *,
-    status: str,
+    status: ReminderStatus,
     due_at: datetime,
     snooze_count: int,
     plan_paused: bool,
@@ -138,11 +138,11 @@ def display_status(
 
 
 def display_changes_at(
-    *, status: str, due_at: datetime, plan_paused: bool, now: datetime
+    *, status: ReminderStatus, due_at: datetime, plan_paused: bool, now: datetime
 ) -> datetime | None:
     """The first instant after `now` at which display_status of this step reads otherwise
     with nothing else changed (upcoming turns due, overdue gains a day); None if never."""
-    if status in ("completed", "skipped", "cancelled") or plan_paused:
+    if status in CLOSED or plan_paused:
         return None
     if due_at > now:
         return due_at

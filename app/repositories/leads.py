@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import lead_registry, users
 from app.db.tables import scheduled_reminders as sr
+from app.domain.plans import PlanStatus, StepStatus
+from app.domain.steps import Plan, outline, parse_plan
 from app.domain.users import User
 from app.repositories import users as users_repo
 
@@ -25,8 +27,9 @@ class Lead:
     channel: str | None
     context: str | None
     status: str
-    engagement_plan: list[dict[str, Any]]
-    plan_status: str
+    # engagement_plan, parsed: the one place it is read (plan_to_json writes it back).
+    plan: Plan
+    plan_status: PlanStatus
     plan_started_at: datetime | None
     plan_paused_at: datetime | None
     created_at: datetime
@@ -35,7 +38,6 @@ class Lead:
 
 def to_lead(row: Row[Any]) -> Lead:
     m = row._mapping
-    plan = m["engagement_plan"]
     return Lead(
         id=m["id"],
         telegram_id=m["telegram_id"],
@@ -45,7 +47,7 @@ def to_lead(row: Row[Any]) -> Lead:
         channel=m["channel"],
         context=m["context"],
         status=m["status"],
-        engagement_plan=list(plan) if isinstance(plan, list) else [],
+        plan=parse_plan(m["engagement_plan"]),
         plan_status=m["plan_status"],
         plan_started_at=m["plan_started_at"],
         plan_paused_at=m["plan_paused_at"],
@@ -154,15 +156,16 @@ async def list_all_ids(conn: AsyncConnection) -> list[tuple[int, int]]:
 
 async def plans_after(
     conn: AsyncConnection, after_id: int, limit: int
-) -> list[tuple[int, int, Any]]:
-    """(id, telegram_id, engagement_plan) of the next `limit` leads by id, for a scan."""
+) -> list[tuple[int, int, tuple[tuple[int, int, StepStatus], ...]]]:
+    """(id, telegram_id, the plan's steps outlined) of the next `limit` leads by id, for a
+    scan (see app.domain.steps.outline)."""
     rows = await conn.execute(
         select(lead_registry.c.id, lead_registry.c.telegram_id, lead_registry.c.engagement_plan)
         .where(lead_registry.c.id > after_id)
         .order_by(lead_registry.c.id)
         .limit(limit)
     )
-    return [(r.id, r.telegram_id, r.engagement_plan) for r in rows]
+    return [(r.id, r.telegram_id, outline(r.engagement_plan)) for r in rows]
 
 
 async def update_lead(conn: AsyncConnection, lead_id: int, values: dict[str, Any]) -> None:

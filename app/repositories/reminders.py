@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.tables import lead_activity_log as log_table
 from app.db.tables import scheduled_reminders as sr
 from app.db.types import UTCDateTime
+from app.domain.plans import OPEN_STATUSES, ReminderStatus
 from app.repositories import activity as activity_repo
 from app.repositories.activity import NewActivity
 
@@ -39,7 +40,7 @@ class Reminder:
     position: int
     due_at: datetime
     planned_due_at: datetime
-    status: str
+    status: ReminderStatus
     nudge_stage: int
     next_action_at: datetime
     snooze_count: int
@@ -78,14 +79,14 @@ async def for_lead(conn: AsyncConnection, lead_id: int) -> list[Reminder]:
 
 async def steps_of_leads(
     conn: AsyncConnection, after_lead: int, last_lead: int
-) -> dict[int, dict[int, tuple[str, int]]]:
+) -> dict[int, dict[int, tuple[ReminderStatus, int]]]:
     """lead id → step id → (status, position) of the leads after_lead < id <= last_lead."""
     rows = await conn.execute(
         select(sr.c.lead_id, sr.c.step_id, sr.c.status, sr.c.position).where(
             sr.c.lead_id > after_lead, sr.c.lead_id <= last_lead
         )
     )
-    found: dict[int, dict[int, tuple[str, int]]] = {}
+    found: dict[int, dict[int, tuple[ReminderStatus, int]]] = {}
     for lead_id, step_id, status, position in rows:
         found.setdefault(lead_id, {})[step_id] = (status, position)
     return found
@@ -133,7 +134,7 @@ def _recorded_values(stage_after: Any, next_action_at: Any, message_id: Any) -> 
 def _still_claimed(stage_before: Any) -> list[Any]:
     return [
         sr.c.claimed_by == bindparam("p_worker"),
-        sr.c.status.in_(("pending", "sent", "auto_snoozed")),
+        sr.c.status.in_(OPEN_STATUSES),
         sr.c.nudge_stage == stage_before,
     ]
 
@@ -310,7 +311,7 @@ async def open_acting_before(conn: AsyncConnection, until: datetime, limit: int)
     """Open reminders whose next action (reminder or nudge) comes before `until`."""
     stmt = (
         select(sr)
-        .where(sr.c.status.in_(("pending", "sent", "auto_snoozed")), sr.c.next_action_at <= until)
+        .where(sr.c.status.in_(OPEN_STATUSES), sr.c.next_action_at <= until)
         .order_by(sr.c.next_action_at)
         .limit(limit)
     )

@@ -39,6 +39,7 @@ from app.db.database import Database
 from app.domain.calendar import WorkSchedule
 from app.domain.escalation import Rung, rung_for
 from app.domain.plans import schedule_of
+from app.domain.steps import PlanStep
 from app.domain.users import User
 from app.logs import exception_summary
 from app.repositories import claims as claims_repo
@@ -413,7 +414,7 @@ class Dispatcher:
                 render.DigestItem(
                     lead_name=leads[r.lead_id].name,
                     step_number=r.position + 1,
-                    description=_step_field(leads[r.lead_id], r.step_id, "description") or "",
+                    description=_step(leads[r.lead_id], r.step_id).description,
                     due_at=r.due_at,
                 )
                 for r, _ in job.digest
@@ -512,25 +513,23 @@ class Dispatcher:
         return f"{self.app_url}#/leads/{lead_id}"
 
 
-def _step_field(lead: Lead, step_id: int, name: str) -> str | None:
-    for step in lead.engagement_plan:
-        if isinstance(step, dict) and step.get("step_id") == step_id:
-            value = step.get(name)
-            return str(value) if value is not None else None
-    return None
+def _step(lead: Lead, step_id: int) -> PlanStep:
+    # A step missing from the plan (reconcile puts it back) reads as an empty one.
+    return lead.plan.step(step_id) or PlanStep(step_id)
 
 
-def _card(reminder: Reminder, lead: Lead, now: datetime | None = None) -> render.ReminderCard:
+def _card(reminder: Reminder, lead: Lead) -> render.ReminderCard:
+    step = _step(lead, reminder.step_id)
     return render.ReminderCard(
         reminder_id=reminder.id,
         lead_id=lead.id,
         lead_name=lead.name,
         company=lead.company,
         step_number=reminder.position + 1,
-        step_total=max(len(lead.engagement_plan), reminder.position + 1),
-        description=_step_field(lead, reminder.step_id, "description") or "",
-        timing=_step_field(lead, reminder.step_id, "timing"),
-        channel=_step_field(lead, reminder.step_id, "channel") or "other",
+        step_total=max(len(lead.plan), reminder.position + 1),
+        description=step.description,
+        timing=step.timing,
+        channel=step.channel,
         due_at=reminder.due_at,
-        draft=reminder.draft_text or _step_field(lead, reminder.step_id, "suggested_text"),
+        draft=reminder.draft_text or step.suggested_text,
     )

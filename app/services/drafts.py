@@ -19,12 +19,13 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from app.clock import Clock
 from app.db.database import Database
 from app.domain import drafts as rules
 from app.domain.plans import OPEN
+from app.domain.steps import PlanStep
 from app.domain.users import User
 from app.llm.facts import LeadFacts, StepFacts
 from app.llm.writer import Writer, WrittenDraft
@@ -53,11 +54,9 @@ class DraftView:
     source: DraftSource
 
 
-def _plan_step(lead: Lead, step_id: int) -> dict[str, Any]:
-    for step in lead.engagement_plan:
-        if isinstance(step, dict) and step.get("step_id") == step_id:
-            return step
-    return {}
+def _plan_step(lead: Lead, step_id: int) -> PlanStep:
+    # A step missing from the plan (reconcile puts it back) reads as an empty one.
+    return lead.plan.step(step_id) or PlanStep(step_id)
 
 
 def view_of(reminder: Reminder, lead: Lead) -> DraftView:
@@ -69,9 +68,9 @@ def view_of(reminder: Reminder, lead: Lead) -> DraftView:
         elif reminder.draft_source == "template":
             source = "template"
         return DraftView(reminder.draft_text, reminder.draft_generated_at, source)
-    suggested = _plan_step(lead, reminder.step_id).get("suggested_text")
+    suggested = _plan_step(lead, reminder.step_id).suggested_text
     if suggested:
-        return DraftView(str(suggested), lead.plan_started_at, "plan")
+        return DraftView(suggested, lead.plan_started_at, "plan")
     return DraftView(None, None, "none")
 
 
@@ -92,8 +91,8 @@ def lead_facts(lead: Lead, recent: list[Activity]) -> LeadFacts:
             step = _plan_step(lead, entry.step_id)
             verb = "done" if entry.activity_type == "step_completed" else "skipped"
             history.append(
-                f"step {entry.step_id} ({step.get('channel') or 'other'}, {verb} "
-                f"{entry.created_at:%Y-%m-%d}): {step.get('description') or ''}"
+                f"step {entry.step_id} ({step.channel}, {verb} "
+                f"{entry.created_at:%Y-%m-%d}): {step.description}"
             )
     return LeadFacts(
         name=lead.name,
@@ -114,11 +113,11 @@ async def generate_step_draft(
     facts = StepFacts(
         step_id=reminder.step_id,
         position=reminder.position,
-        total=max(len(lead.engagement_plan), reminder.position + 1),
-        description=str(step.get("description") or ""),
-        channel=str(step.get("channel") or "other"),
-        timing=step.get("timing"),
-        suggested_text=step.get("suggested_text"),
+        total=max(len(lead.plan), reminder.position + 1),
+        description=step.description,
+        channel=step.channel,
+        timing=step.timing,
+        suggested_text=step.suggested_text,
     )
     return await writer.draft(lead_facts(lead, recent), facts)
 

@@ -262,9 +262,8 @@ def lead_view(
     next_due: datetime | None = None
     next_step: int | None = None
     overdue = 0
-    for position, step in enumerate(lead.engagement_plan):
-        step_id = step.get("step_id")
-        reminder = by_step.get(step_id) if isinstance(step_id, int) else None
+    for position, step in lead.plan.positioned():
+        reminder = by_step.get(step.step_id)
         if reminder is None:
             continue  # reconcile repairs a step without a reminder; never show a half-step
         view = display_status(
@@ -287,11 +286,11 @@ def lead_view(
                 step_id=reminder.step_id,
                 reminder_id=reminder.id,
                 position=position,
-                description=str(step.get("description") or ""),
-                timing=step.get("timing"),
-                delay_days=int(step.get("delay_days") or 0),
-                channel=str(step.get("channel") or "other"),
-                suggested_text=step.get("suggested_text"),
+                description=step.description,
+                timing=step.timing,
+                delay_days=step.delay_days or 0,
+                channel=step.channel,
+                suggested_text=step.suggested_text,
                 status=view.display,
                 state=reminder.status,
                 overdue_days=view.overdue_days,

@@ -10,7 +10,7 @@ stays closed: history is never thrown away.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,13 +18,17 @@ from app.db.database import Database
 from app.db.signals import schedule_changed
 from app.domain import calendar
 from app.domain.plans import (
+    FINISHED,
     JSON_STATUS_OF,
     OPEN,
     REMINDER_STATUS_OF_JSON,
+    ReminderStatus,
     StepSpec,
+    StepStatus,
     resolve_delays,
     schedule_of,
 )
+from app.domain.steps import plan_to_json
 from app.repositories import activity as activity_repo
 from app.repositories import leads as leads_repo
 from app.repositories import reminders as reminders_repo
@@ -48,16 +52,6 @@ class Repair:
 class ReconcileReport:
     leads_checked: int = 0
     repairs: list[Repair] = field(default_factory=list)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo is not None else None
-    return None
 
 
 async def reconcile(
@@ -95,25 +89,26 @@ async def reconcile(
     return report
 
 
-def _disagrees(raw_plan: Any, reminders: dict[int, tuple[str, int]]) -> bool:
-    """Whether `_reconcile_lead` would find anything to repair, from the plan and each
-    reminder's (status, position) by step id. The same rules, in the same order; a lead
-    it misses stays drifted (tests/services/test_reconcile.py covers each rule)."""
-    plan = [s for s in raw_plan if isinstance(s, dict)] if isinstance(raw_plan, list) else []
+def _disagrees(
+    steps: tuple[tuple[int, int, StepStatus], ...],
+    reminders: dict[int, tuple[ReminderStatus, int]],
+) -> bool:
+    """Whether `_reconcile_lead` would find anything to repair, from the plan's steps
+    outlined (position, step_id, status) and each reminder's (status, position) by step id.
+    The same rules, in the same order; a lead it misses stays drifted
+    (tests/services/test_reconcile.py covers each rule)."""
     seen: set[int] = set()
-    for position, step in enumerate(plan):
-        step_id = step.get("step_id")
-        if not isinstance(step_id, int) or step_id in seen:
+    for position, step_id, json_status in steps:
+        if step_id in seen:
             continue
         seen.add(step_id)
         found = reminders.get(step_id)
         if found is None:
             return True
         status, at = found
-        json_status = step.get("status", "pending")
         if status in OPEN and json_status in REMINDER_STATUS_OF_JSON:
             return True
-        if status in ("completed", "skipped") and json_status != JSON_STATUS_OF[status]:
+        if status in FINISHED and json_status != JSON_STATUS_OF[status]:
             return True
         if status == "cancelled" and json_status not in REMINDER_STATUS_OF_JSON:
             return True
@@ -132,7 +127,7 @@ async def _reconcile_lead(
         if lead is None or user is None:
             return repairs
         reminders = {r.step_id: r for r in await reminders_repo.for_lead(conn, lead_id)}
-        plan = [dict(s) for s in lead.engagement_plan if isinstance(s, dict)]
+        plan = lead.plan
         plan_changed = False
         updates: list[tuple[int, dict[str, Any]]] = []
         inserts: list[dict[str, Any]] = []
@@ -140,27 +135,26 @@ async def _reconcile_lead(
         plan_start = lead.plan_started_at or now
         specs = [
             StepSpec(
-                step_id=s["step_id"],
-                description=str(s.get("description") or ""),
-                timing=s.get("timing") if isinstance(s.get("timing"), str) else None,
-                delay_days=s.get("delay_days"),
+                step_id=s.step_id,
+                description=s.description,
+                timing=s.timing,
+                delay_days=s.delay_days,
             )
-            for s in plan
-            if isinstance(s.get("step_id"), int)
+            for s in plan.steps
         ]
         delays = {r.spec.step_id: r.delay.days for r in resolve_delays(specs)}
         seen: set[int] = set()
-        for position, step in enumerate(plan):
-            step_id = step.get("step_id")
-            if not isinstance(step_id, int) or step_id in seen:
+        for position, step in plan.positioned():
+            step_id = step.step_id
+            if step_id in seen:
                 continue
             seen.add(step_id)
-            json_status = step.get("status", "pending")
+            json_status = step.status
             reminder = reminders.get(step_id)
             if reminder is None:
                 planned = calendar.due_at(plan_start, delays.get(step_id, 0), schedule)
                 status = REMINDER_STATUS_OF_JSON.get(json_status, "pending")
-                closed_at = _parse_time(step.get("completed_at")) or now
+                closed_at = step.completed_at or now
                 inserts.append(
                     {
                         "lead_id": lead_id,
@@ -179,7 +173,7 @@ async def _reconcile_lead(
                 repairs.append(Repair(lead_id, step_id, f"had no reminder; created one ({status})"))
                 continue
             if reminder.status in OPEN and json_status in REMINDER_STATUS_OF_JSON:
-                closed_at = _parse_time(step.get("completed_at")) or now
+                closed_at = step.completed_at or now
                 status = REMINDER_STATUS_OF_JSON[json_status]
                 updates.append(
                     (
@@ -200,10 +194,7 @@ async def _reconcile_lead(
                         f"plan says {json_status}, reminder was {reminder.status}; closed it",
                     )
                 )
-            elif (
-                reminder.status in ("completed", "skipped")
-                and json_status != JSON_STATUS_OF[reminder.status]
-            ):
+            elif reminder.status in FINISHED and json_status != JSON_STATUS_OF[reminder.status]:
                 if json_status in REMINDER_STATUS_OF_JSON:
                     # Both closed, differently: the JSON is the history's authority.
                     updates.append(
@@ -218,8 +209,14 @@ async def _reconcile_lead(
                         )
                     )
                 else:
-                    step["status"] = JSON_STATUS_OF[reminder.status]
-                    step["completed_at"] = (reminder.completed_at or now).isoformat()
+                    plan = plan.replace_at(
+                        position,
+                        replace(
+                            step,
+                            status=JSON_STATUS_OF[reminder.status],
+                            completed_at=reminder.completed_at or now,
+                        ),
+                    )
                     plan_changed = True
                     repairs.append(
                         Repair(
@@ -281,7 +278,7 @@ async def _reconcile_lead(
         after = await reminders_repo.for_lead(conn, lead_id)
         lead_values: dict[str, Any] = {}
         if plan_changed:
-            lead_values["engagement_plan"] = plan
+            lead_values["engagement_plan"] = plan_to_json(plan)
         any_open = any(r.status in OPEN for r in after if r.step_id in seen)
         if lead.plan_status == "active" and not any_open and seen:
             lead_values["plan_status"] = "completed"

@@ -29,15 +29,19 @@ from app.domain.calendar import WorkSchedule
 from app.domain.escalation import AUTO_SNOOZE_DAYS, Rung, after_message
 from app.domain.plans import (
     CLOSED,
+    FINISHED,
     JSON_STATUS_OF,
     OPEN,
     REMINDER_STATUS_OF_JSON,
+    PlanStatus,
+    ReminderStatus,
     StepSpec,
+    StepStatus,
     days_between,
     resolve_delays,
     schedule_of,
-    step_json,
 )
+from app.domain.steps import Plan, PlanStep, plan_to_json
 from app.domain.users import User
 from app.repositories import changes as changes_repo
 from app.repositories import leads as leads_repo
@@ -53,7 +57,7 @@ log = logging.getLogger(__name__)
 MAX_SNOOZE_DAYS = 30
 
 # The action that closes a step, and the reminder status it leaves behind.
-_CLOSING = {"complete": "completed", "skip": "skipped"}
+_CLOSING: dict[str, ReminderStatus] = {"complete": "completed", "skip": "skipped"}
 _ACTIVITY_OF = {"complete": "step_completed", "skip": "step_skipped"}
 
 
@@ -80,7 +84,7 @@ class _Unit:
     now: datetime
     updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     activity: list[NewActivity] = field(default_factory=list)
-    plan: list[dict[str, Any]] | None = None
+    plan: Plan | None = None
     lead_values: dict[str, Any] = field(default_factory=dict)
     inserted: bool = False
 
@@ -100,7 +104,7 @@ class _Unit:
     def lead_after(self) -> Lead:
         values = dict(self.lead_values)
         if self.plan is not None:
-            values["engagement_plan"] = self.plan
+            values["plan"] = self.plan
         return replace(self.lead, **values) if values else self.lead
 
     def log(self, activity_type: str, *, step_id: int | None = None, **details: Any) -> None:
@@ -115,12 +119,9 @@ class _Unit:
             )
         )
 
-    def set_json_step(self, step_id: int, **values: Any) -> None:
-        if self.plan is None:
-            self.plan = [dict(step) for step in self.lead.engagement_plan]
-        for step in self.plan:
-            if step.get("step_id") == step_id:
-                step.update(values)
+    def set_json_step(self, step_id: int, status: StepStatus, completed_at: datetime) -> None:
+        plan = self.lead.plan if self.plan is None else self.plan
+        self.plan = plan.with_status(step_id, status, completed_at)
 
     def is_open(self, reminder: Reminder) -> bool:
         return self.current(reminder).status in OPEN
@@ -163,7 +164,7 @@ async def _open_unit(
 async def _commit(unit: _Unit) -> None:
     lead_values = dict(unit.lead_values)
     if unit.plan is not None:
-        lead_values["engagement_plan"] = unit.plan
+        lead_values["engagement_plan"] = plan_to_json(unit.plan)
     if lead_values:
         lead_values["updated_at"] = unit.now
     await changes_repo.write(
@@ -269,9 +270,7 @@ async def close_step(
         )
         moved = _shift_later(unit, reminder, late_days)
         _release_waiting(unit, reminder)
-        unit.set_json_step(
-            reminder.step_id, status=JSON_STATUS_OF[target_status], completed_at=now.isoformat()
-        )
+        unit.set_json_step(reminder.step_id, JSON_STATUS_OF[target_status], now)
         unit.log(
             _ACTIVITY_OF[action],
             step_id=reminder.step_id,
@@ -343,7 +342,9 @@ async def auto_snooze(
         return _view(unit, reminder, changed=True, moved=moved)
 
 
-def _postpone(unit: _Unit, reminder: Reminder, new_due: datetime, *, status: str) -> list[int]:
+def _postpone(
+    unit: _Unit, reminder: Reminder, new_due: datetime, *, status: ReminderStatus
+) -> list[int]:
     shift = (
         days_between(reminder.due_at, new_due, unit.schedule) if new_due > reminder.due_at else 0
     )
@@ -358,7 +359,7 @@ def _postpone(unit: _Unit, reminder: Reminder, new_due: datetime, *, status: str
     return _shift_later(unit, reminder, shift)
 
 
-def _closed_reason(status: str) -> str:
+def _closed_reason(status: ReminderStatus) -> str:
     if status == "cancelled":
         return "this step was removed from the plan"
     word = "done" if status == "completed" else "skipped"
@@ -460,7 +461,7 @@ def validate_history(specs: list[StepSpec], history: dict[int, HistoryIn], now: 
 class HistoryIn:
     """A step imported as already closed (status done/skipped in the posted plan)."""
 
-    status: str
+    status: StepStatus
     completed_at: datetime | None
 
 
@@ -495,14 +496,12 @@ async def apply_plan(
             )
     plan_start = lead.plan_started_at or now
     existing = {r.step_id: r for r in await reminders_repo.for_lead(conn, lead.id)}
-    old_delays = {
-        s.get("step_id"): s.get("delay_days") for s in lead.engagement_plan if isinstance(s, dict)
-    }
+    old_delays = {s.step_id: s.delay_days for s in lead.plan.steps}
     unit = _Unit(
         conn=conn, lead=lead, schedule=schedule, reminders=list(existing.values()), now=now
     )
     inserts: list[dict[str, Any]] = []
-    plan_json: list[dict[str, Any]] = []
+    plan_steps: list[PlanStep] = []
     added, changed = [], []
     floor = calendar.next_working_moment(now, schedule)
 
@@ -511,10 +510,12 @@ async def apply_plan(
         planned = calendar.due_at(plan_start, step.delay.days, schedule)
         ex = existing.get(spec.step_id)
         imported = history.get(spec.step_id)
-        if ex is not None and ex.status in ("completed", "skipped"):
+        if ex is not None and ex.status in FINISHED:
             unit.set(ex, position=step.position)
-            plan_json.append(
-                step_json(step, status=JSON_STATUS_OF[ex.status], completed_at=ex.completed_at)
+            plan_steps.append(
+                PlanStep.scheduled(
+                    step, status=JSON_STATUS_OF[ex.status], completed_at=ex.completed_at
+                )
             )
             continue
         if ex is not None and ex.status in OPEN:
@@ -527,9 +528,10 @@ async def apply_plan(
                 values["planned_due_at"] = planned
                 changed.append(spec.step_id)
             unit.set(ex, **values)
-            plan_json.append(step_json(step, status="pending", completed_at=None))
+            plan_steps.append(PlanStep.scheduled(step, status="pending", completed_at=None))
             continue
-        status, completed_at = "pending", None
+        status: ReminderStatus = "pending"
+        completed_at: datetime | None = None
         if imported is not None:
             status = REMINDER_STATUS_OF_JSON[imported.status]
             completed_at = imported.completed_at or now
@@ -562,11 +564,13 @@ async def apply_plan(
                 }
             )
         added.append(spec.step_id)
-        plan_json.append(step_json(step, status=JSON_STATUS_OF[status], completed_at=completed_at))
+        plan_steps.append(
+            PlanStep.scheduled(step, status=JSON_STATUS_OF[status], completed_at=completed_at)
+        )
 
     kept = {step.spec.step_id for step in resolved}
     removed = []
-    old_ids = {s.get("step_id") for s in lead.engagement_plan if isinstance(s, dict)}
+    old_ids = {s.step_id for s in lead.plan.steps}
     for ex in existing.values():
         if ex.step_id in kept:
             continue
@@ -580,6 +584,7 @@ async def apply_plan(
     unit.inserted = bool(inserts)
     reminders = await _after(unit, conn, lead.id)
     any_open = any(r.status in OPEN for r in reminders if r.step_id in kept)
+    plan_status: PlanStatus
     if not resolved:
         plan_status = "none"
     elif not any_open:
@@ -588,18 +593,19 @@ async def apply_plan(
         plan_status = "paused"
     else:
         plan_status = "active"
-    unit.plan = plan_json
+    unit.plan = Plan(tuple(plan_steps))
     unit.lead_values.update(
         plan_status=plan_status, plan_started_at=plan_start if resolved else None
     )
-    first_activation = not lead.engagement_plan and not existing
+    first_activation = not lead.plan and not existing
     if first_activation:
         unit.log("plan_activated", steps=len(resolved))
     elif (
         added
         or removed
         or changed
-        or [s.get("step_id") for s in lead.engagement_plan] != [s.spec.step_id for s in resolved]
+        or [e.step_id if isinstance(e, PlanStep) else None for e in lead.plan.entries]
+        != [s.spec.step_id for s in resolved]
     ):
         unit.log("plan_edited", added=added, removed=removed, redated=changed)
     if plan_status == "completed" and lead.plan_status != "completed" and not first_activation:

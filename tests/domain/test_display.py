@@ -8,9 +8,14 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.plans import display_changes_at, display_status
+from app.domain.plans import (
+    REMINDER_STATUSES,
+    ReminderStatus,
+    display_changes_at,
+    display_status,
+)
 
-STATUSES = ("pending", "sent", "auto_snoozed", "completed", "skipped", "cancelled")
+STATUSES = REMINDER_STATUSES
 BASE = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
 instants = st.timedeltas(min_value=timedelta(days=-40), max_value=timedelta(days=40)).map(
@@ -51,7 +56,12 @@ def test_examples() -> None:
     fraction=st.floats(0, 1, exclude_max=True),
 )
 def test_the_status_holds_until_the_change_and_differs_at_it(
-    status: str, due_at: datetime, now: datetime, snoozes: int, paused: bool, fraction: float
+    status: ReminderStatus,
+    due_at: datetime,
+    now: datetime,
+    snoozes: int,
+    paused: bool,
+    fraction: float,
 ) -> None:
     def shown(at: datetime) -> tuple[str, int]:
         view = display_status(

@@ -14,8 +14,9 @@ from app.db.tables import lead_activity_log, lead_registry, scheduled_reminders
 from app.domain.plans import StepSpec
 from app.domain.users import TelegramProfile, User
 from app.services import plans as plans_service
+from app.services import steps as steps_service
 from app.services import users as users_service
-from app.services.reconcile import reconcile
+from app.services.reconcile import Repair, reconcile
 
 
 async def make_user(db: Database, clock: ManualClock) -> User:
@@ -266,3 +267,41 @@ async def test_a_repair_that_changes_reminders_wakes_the_dispatcher(
         assert fired == [1]
     finally:
         wake_signal.unsubscribe(listener)
+
+
+async def test_a_press_on_a_plan_edited_from_outside_keeps_what_it_does_not_change(
+    db: Database, clock: ManualClock
+) -> None:
+    # Objects that are not steps keep their place; entries that are not objects, which no
+    # reader could use, go; a step's unknown keys and odd values stay as written.
+    lead_id = await make_lead(db, clock)
+    plan: list[Any] = await plan_of(db, lead_id)
+    plan[1]["crm_ref"] = {"id": "X-1"}
+    plan[2]["delay_days"] = "three"
+    edited: list[Any] = [plan[0], "a note", {"no": "id"}, plan[1], plan[2]]
+    await set_plan(db, lead_id, edited)
+    assert (await reconcile(db, clock.now())).repairs == [
+        # The object without an id counts as a position, as it always did.
+        Repair(lead_id, 2, "position 1 → 2"),
+        Repair(lead_id, 3, "position 2 → 3"),
+    ]
+    user = await make_user(db, clock)
+    async with db.read() as conn:
+        reminder_id = (
+            await conn.execute(
+                select(scheduled_reminders.c.id).where(
+                    scheduled_reminders.c.lead_id == lead_id, scheduled_reminders.c.step_id == 1
+                )
+            )
+        ).scalar_one()
+    change = await steps_service.close_step(db, user, reminder_id, "complete", clock.now())
+    assert change.changed
+    done = {**plan[0], "status": "done", "completed_at": clock.now().isoformat()}
+    assert await plan_of(db, lead_id) == [done, {"no": "id"}, plan[1], plan[2]]
+    view = await plans_service.get_plan(db, user, lead_id, clock.now())
+    assert [(s.step_id, s.position, s.delay_days, s.state) for s in view.steps] == [
+        (1, 0, 1, "completed"),
+        (2, 2, 2, "pending"),
+        (3, 3, 0, "pending"),
+    ]
+    assert (await reconcile(db, clock.now())).repairs == []
