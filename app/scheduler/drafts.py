@@ -8,9 +8,9 @@ neither this loop nor any dispatch pass ever waits for a model.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from app.scheduler.background import BackgroundTask
 from app.services.drafts import DraftService
 
 log = logging.getLogger(__name__)
@@ -18,21 +18,13 @@ log = logging.getLogger(__name__)
 SCAN_EVERY = 30.0
 
 
-class DraftPrefetchLoop:
+class DraftPrefetchLoop(BackgroundTask):
+    name = "draft-prefetch"
+
     def __init__(self, drafts: DraftService, *, every: float = SCAN_EVERY) -> None:
+        super().__init__()
         self.drafts = drafts
         self.every = every
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="draft-prefetch")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 from app.clock import Clock
 from app.db.database import Database
+from app.scheduler.background import BackgroundTask
 from app.services.reconcile import ReconcileReport, reconcile
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,9 @@ FIRST_PASS_AFTER = 60.0
 Work = Callable[[Database, datetime], Awaitable[ReconcileReport]]
 
 
-class ReconcileLoop:
+class ReconcileLoop(BackgroundTask):
+    name = "reconcile-loop"
+
     def __init__(
         self,
         db: Database,
@@ -44,6 +47,7 @@ class ReconcileLoop:
         first_after: float = FIRST_PASS_AFTER,
         work: Work = reconcile,
     ) -> None:
+        super().__init__()
         self.db = db
         self.clock = clock
         self.interval = interval
@@ -52,17 +56,6 @@ class ReconcileLoop:
         self.passes = 0
         self.skipped = 0
         self.failed = 0
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="reconcile-loop")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run(self) -> None:
         await asyncio.sleep(self.first_after)
