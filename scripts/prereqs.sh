@@ -34,7 +34,9 @@ find_chromium() {
     return 2
   fi
   local name
-  for name in /usr/bin/chromium chromium chromium-browser google-chrome google-chrome-stable; do
+  # Where playwright-core finds Debian's package by default first; the list can be narrowed
+  # (the tests of this script do) with PREREQS_BROWSERS.
+  for name in ${PREREQS_BROWSERS:-/usr/bin/chromium chromium chromium-browser google-chrome google-chrome-stable}; do
     if command -v "$name" >/dev/null 2>&1; then
       command -v "$name"
       return 0
@@ -85,8 +87,10 @@ need_postgres() {
   local host port
   read -r host port < <(pg_target)
   answers "$host" "$port" && return 0
-  # On a machine that has a local cluster (this project's machines do), start it.
-  if [ "$(id -u)" -eq 0 ] && command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+  # On a machine that has a local cluster (this project's machines do), start it, when the
+  # tests look for it where it listens.
+  if [ "$host:$port" = "127.0.0.1:5432" ] && [ "$(id -u)" -eq 0 ] \
+    && command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
     local version
     for version in $(ls /etc/postgresql); do
       say "starting the local PostgreSQL $version cluster"
