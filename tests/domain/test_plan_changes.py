@@ -44,8 +44,10 @@ from app.domain.plans import (
     REMINDER_STATUSES,
     STEP_STATUSES,
     PlanStatus,
+    ReminderStatus,
     ResolvedStep,
     StepSpec,
+    StepStatus,
     resolve_delays,
 )
 from app.domain.steps import NotAStep, Plan, PlanEntry, PlanStep, outline, plan_to_json
@@ -222,13 +224,70 @@ def new_plans(draw: st.DrawFn) -> tuple[list[ResolvedStep], dict[int, HistoryIn]
     return resolve_delays(specs), history
 
 
-leads = st.builds(
+random_leads = st.builds(
     Lead,
     plan=drifted_plans(),
     plan_status=st.sampled_from(PLAN_STATUSES),
     plan_started_at=st.none() | moments,
     reminders=reminder_rows().map(lambda rows: {r.id: r for r in rows}),
 )
+
+# The reminder status that agrees with each JSON status (reconcile's rules).
+AGREEING: dict[StepStatus, list[ReminderStatus]] = {
+    "pending": ["pending", "sent", "auto_snoozed"],
+    "cancelled": ["pending", "sent", "auto_snoozed"],
+    "done": ["completed", "cancelled"],
+    "skipped": ["skipped", "cancelled"],
+}
+
+
+@st.composite
+def nearly_agreeing_leads(draw: st.DrawFn) -> Lead:
+    """Rows that agree with their plan but for at most one thing, the drift an outside
+    writer typically leaves: random rows almost never agree, and a rule that misses a
+    single disagreement would go unseen."""
+    plan = draw(drifted_plans())
+    rows: dict[int, ReminderState] = {}
+    seen: set[int] = set()
+    for position, step in plan.positioned():
+        if step.step_id in seen:
+            continue
+        seen.add(step.step_id)
+        status = draw(st.sampled_from(AGREEING[step.status]))
+        due = draw(moments)
+        rows[100 + step.step_id] = ReminderState(
+            100 + step.step_id,
+            step.step_id,
+            position if status != "cancelled" else draw(st.integers(0, 7)),
+            status,
+            due,
+            due,
+            step.completed_at if status in CLOSED else None,
+        )
+    for step_id in draw(st.lists(st.integers(7, 9), unique=True, max_size=2)):
+        due = draw(moments)
+        status = draw(st.sampled_from(sorted(CLOSED)))
+        rows[100 + step_id] = ReminderState(
+            100 + step_id, step_id, draw(st.integers(0, 9)), status, due, due, due
+        )
+    if rows:
+        rid = draw(st.sampled_from(sorted(rows)))
+        drift = draw(st.sampled_from(["none", "position", "status", "gone"]))
+        if drift == "position":
+            rows[rid] = replace(rows[rid], position=rows[rid].position + 1)
+        elif drift == "status":
+            rows[rid] = replace(rows[rid], status=draw(st.sampled_from(REMINDER_STATUSES)))
+        elif drift == "gone":
+            del rows[rid]
+    return Lead(
+        plan,
+        draw(st.sampled_from(PLAN_STATUSES)),
+        draw(st.none() | moments),
+        rows,
+    )
+
+
+leads = random_leads | nearly_agreeing_leads()
 schedules = st.sampled_from(SCHEDULES)
 nows = moments
 
