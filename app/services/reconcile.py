@@ -90,7 +90,8 @@ def _disagrees(
     """Whether `plan_changes.repair_drift` would find anything to repair, from the plan's steps
     outlined (position, step_id, status) and each reminder's (status, position) by step id.
     The same rules, in the same order; a lead it misses stays drifted
-    (tests/services/test_reconcile.py covers each rule)."""
+    (tests/services/test_reconcile.py covers each rule; tests/domain/test_plan_changes.py
+    checks the two agree on every drawn lead)."""
     seen: set[int] = set()
     for position, step_id, json_status in steps:
         if step_id in seen:
