@@ -10,30 +10,24 @@ stays closed: history is never thrown away.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from app.db.database import Database
-from app.db.signals import schedule_changed
-from app.domain import calendar
+from app.domain import plan_changes
 from app.domain.plans import (
     FINISHED,
     JSON_STATUS_OF,
     OPEN,
     REMINDER_STATUS_OF_JSON,
     ReminderStatus,
-    StepSpec,
     StepStatus,
-    resolve_delays,
     schedule_of,
 )
-from app.domain.steps import plan_to_json
-from app.repositories import activity as activity_repo
 from app.repositories import leads as leads_repo
 from app.repositories import reminders as reminders_repo
 from app.repositories import users as users_repo
-from app.repositories.activity import NewActivity
+from app.services import steps as steps_service
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +87,11 @@ def _disagrees(
     steps: tuple[tuple[int, int, StepStatus], ...],
     reminders: dict[int, tuple[ReminderStatus, int]],
 ) -> bool:
-    """Whether `_reconcile_lead` would find anything to repair, from the plan's steps
+    """Whether `plan_changes.repair_drift` would find anything to repair, from the plan's steps
     outlined (position, step_id, status) and each reminder's (status, position) by step id.
     The same rules, in the same order; a lead it misses stays drifted
-    (tests/services/test_reconcile.py covers each rule)."""
+    (tests/services/test_reconcile.py covers each rule; tests/domain/test_plan_changes.py
+    checks the two agree on every drawn lead)."""
     seen: set[int] = set()
     for position, step_id, json_status in steps:
         if step_id in seen:
@@ -120,184 +115,22 @@ def _disagrees(
 async def _reconcile_lead(
     db: Database, lead_id: int, telegram_id: int, now: datetime
 ) -> list[Repair]:
-    repairs: list[Repair] = []
     async with db.transaction() as conn:
         lead = await leads_repo.get_for_update(conn, lead_id, telegram_id)
         user = await users_repo.get(conn, telegram_id)
         if lead is None or user is None:
-            return repairs
-        reminders = {r.step_id: r for r in await reminders_repo.for_lead(conn, lead_id)}
-        plan = lead.plan
-        plan_changed = False
-        updates: list[tuple[int, dict[str, Any]]] = []
-        inserts: list[dict[str, Any]] = []
+            return []
+        reminders = await reminders_repo.for_lead(conn, lead_id)
         schedule = schedule_of(user)
-        plan_start = lead.plan_started_at or now
-        specs = [
-            StepSpec(
-                step_id=s.step_id,
-                description=s.description,
-                timing=s.timing,
-                delay_days=s.delay_days,
-            )
-            for s in plan.steps
-        ]
-        delays = {r.spec.step_id: r.delay.days for r in resolve_delays(specs)}
-        seen: set[int] = set()
-        for position, step in plan.positioned():
-            step_id = step.step_id
-            if step_id in seen:
-                continue
-            seen.add(step_id)
-            json_status = step.status
-            reminder = reminders.get(step_id)
-            if reminder is None:
-                planned = calendar.due_at(plan_start, delays.get(step_id, 0), schedule)
-                status = REMINDER_STATUS_OF_JSON.get(json_status, "pending")
-                closed_at = step.completed_at or now
-                inserts.append(
-                    {
-                        "lead_id": lead_id,
-                        "telegram_id": telegram_id,
-                        "step_id": step_id,
-                        "position": position,
-                        "due_at": max(planned, calendar.next_working_moment(now, schedule)),
-                        "next_action_at": max(planned, calendar.next_working_moment(now, schedule)),
-                        "planned_due_at": planned,
-                        "status": status,
-                        "completed_at": None if status == "pending" else closed_at,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-                repairs.append(Repair(lead_id, step_id, f"had no reminder; created one ({status})"))
-                continue
-            if reminder.status in OPEN and json_status in REMINDER_STATUS_OF_JSON:
-                closed_at = step.completed_at or now
-                status = REMINDER_STATUS_OF_JSON[json_status]
-                updates.append(
-                    (
-                        reminder.id,
-                        {
-                            "status": status,
-                            "completed_at": closed_at,
-                            "claimed_by": None,
-                            "claimed_until": None,
-                            "updated_at": now,
-                        },
-                    )
-                )
-                repairs.append(
-                    Repair(
-                        lead_id,
-                        step_id,
-                        f"plan says {json_status}, reminder was {reminder.status}; closed it",
-                    )
-                )
-            elif reminder.status in FINISHED and json_status != JSON_STATUS_OF[reminder.status]:
-                if json_status in REMINDER_STATUS_OF_JSON:
-                    # Both closed, differently: the JSON is the history's authority.
-                    updates.append(
-                        (
-                            reminder.id,
-                            {"status": REMINDER_STATUS_OF_JSON[json_status], "updated_at": now},
-                        )
-                    )
-                    repairs.append(
-                        Repair(
-                            lead_id, step_id, f"reminder {reminder.status} → plan's {json_status}"
-                        )
-                    )
-                else:
-                    plan = plan.replace_at(
-                        position,
-                        replace(
-                            step,
-                            status=JSON_STATUS_OF[reminder.status],
-                            completed_at=reminder.completed_at or now,
-                        ),
-                    )
-                    plan_changed = True
-                    repairs.append(
-                        Repair(
-                            lead_id,
-                            step_id,
-                            f"plan said {json_status}, reminder is {reminder.status}; plan updated",
-                        )
-                    )
-            elif reminder.status == "cancelled" and json_status not in REMINDER_STATUS_OF_JSON:
-                updates.append(
-                    (
-                        reminder.id,
-                        {
-                            "status": "pending",
-                            "position": position,
-                            "due_at": max(
-                                reminder.due_at, calendar.next_working_moment(now, schedule)
-                            ),
-                            "next_action_at": max(
-                                reminder.due_at, calendar.next_working_moment(now, schedule)
-                            ),
-                            "nudge_stage": 0,
-                            "updated_at": now,
-                        },
-                    )
-                )
-                repairs.append(
-                    Repair(lead_id, step_id, "step is in the plan again; reopened its reminder")
-                )
-            if reminder.position != position and reminder.status != "cancelled":
-                updates.append((reminder.id, {"position": position, "updated_at": now}))
-                repairs.append(
-                    Repair(lead_id, step_id, f"position {reminder.position} → {position}")
-                )
-        for step_id, reminder in reminders.items():
-            if step_id not in seen and reminder.status in OPEN:
-                updates.append(
-                    (
-                        reminder.id,
-                        {
-                            "status": "cancelled",
-                            "claimed_by": None,
-                            "claimed_until": None,
-                            "updated_at": now,
-                        },
-                    )
-                )
-                repairs.append(
-                    Repair(lead_id, step_id, "step is gone from the plan; cancelled its reminder")
-                )
-        if not repairs:
-            return repairs
-        await reminders_repo.update_many(conn, updates)
-        await reminders_repo.insert_many(conn, inserts)
-        if updates or inserts:
-            # A reminder created, reopened or closed: the dispatchers' next wake-up may differ.
-            await schedule_changed(conn)
-        await users_repo.bump_plans_version(conn, telegram_id)
-        after = await reminders_repo.for_lead(conn, lead_id)
-        lead_values: dict[str, Any] = {}
-        if plan_changed:
-            lead_values["engagement_plan"] = plan_to_json(plan)
-        any_open = any(r.status in OPEN for r in after if r.step_id in seen)
-        if lead.plan_status == "active" and not any_open and seen:
-            lead_values["plan_status"] = "completed"
-        elif lead.plan_status in ("completed", "none") and any_open:
-            lead_values["plan_status"] = "active"
-            lead_values["plan_started_at"] = plan_start
-        if lead_values:
-            lead_values["updated_at"] = now
-            await leads_repo.update_lead(conn, lead_id, lead_values)
-        await activity_repo.add(
-            conn,
-            [
-                NewActivity(
-                    lead_id=lead_id,
-                    telegram_id=telegram_id,
-                    activity_type="plan_reconciled",
-                    created_at=now,
-                    details={"repairs": [{"step_id": r.step_id, "what": r.what} for r in repairs]},
-                )
-            ],
+        findings, changes = plan_changes.repair_drift(
+            plan=lead.plan,
+            plan_status=lead.plan_status,
+            plan_started_at=lead.plan_started_at,
+            reminders=[steps_service.reminder_state(r) for r in reminders],
+            schedule=schedule,
+            now=now,
         )
-    return repairs
+        if not findings:
+            return []
+        await steps_service.apply_changes(conn, lead, schedule, reminders, changes, now)
+    return [Repair(lead_id, f.step_id, f.what) for f in findings]

@@ -24,16 +24,29 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.database import Database
-from app.domain import calendar
+from app.domain import calendar, plan_changes
 from app.domain.calendar import WorkSchedule
 from app.domain.escalation import AUTO_SNOOZE_DAYS, Rung, after_message
+from app.domain.plan_changes import (
+    Cancel,
+    Change,
+    Close,
+    Move,
+    NewReminder,
+    Redate,
+    ReminderState,
+    Reopen,
+    Restatus,
+    SetPlan,
+    SetPlanStart,
+    SetPlanStatus,
+    SetStep,
+)
+from app.domain.plan_changes import HistoryIn as HistoryIn
 from app.domain.plans import (
     CLOSED,
-    FINISHED,
     JSON_STATUS_OF,
     OPEN,
-    REMINDER_STATUS_OF_JSON,
-    PlanStatus,
     ReminderStatus,
     StepSpec,
     StepStatus,
@@ -41,7 +54,7 @@ from app.domain.plans import (
     resolve_delays,
     schedule_of,
 )
-from app.domain.steps import Plan, PlanStep, plan_to_json
+from app.domain.steps import Plan, plan_to_json
 from app.domain.users import User
 from app.repositories import changes as changes_repo
 from app.repositories import leads as leads_repo
@@ -457,14 +470,6 @@ def validate_history(specs: list[StepSpec], history: dict[int, HistoryIn], now: 
             )
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryIn:
-    """A step imported as already closed (status done/skipped in the posted plan)."""
-
-    status: StepStatus
-    completed_at: datetime | None
-
-
 async def apply_plan(
     conn: AsyncConnection,
     lead: Lead,
@@ -494,124 +499,128 @@ async def apply_plan(
                 step.spec.timing,
                 step.delay.days,
             )
-    plan_start = lead.plan_started_at or now
-    existing = {r.step_id: r for r in await reminders_repo.for_lead(conn, lead.id)}
-    old_delays = {s.step_id: s.delay_days for s in lead.plan.steps}
-    unit = _Unit(
-        conn=conn, lead=lead, schedule=schedule, reminders=list(existing.values()), now=now
+    reminders = await reminders_repo.for_lead(conn, lead.id)
+    changes = plan_changes.replace_plan(
+        plan=lead.plan,
+        plan_status=lead.plan_status,
+        plan_started_at=lead.plan_started_at,
+        reminders=[reminder_state(r) for r in reminders],
+        steps=resolved,
+        history=history,
+        schedule=schedule,
+        now=now,
     )
+    return await apply_changes(conn, lead, schedule, reminders, changes, now)
+
+
+def reminder_state(reminder: Reminder) -> ReminderState:
+    """What plan_changes reads of a reminder."""
+    return ReminderState(
+        id=reminder.id,
+        step_id=reminder.step_id,
+        position=reminder.position,
+        status=reminder.status,
+        due_at=reminder.due_at,
+        planned_due_at=reminder.planned_due_at,
+        completed_at=reminder.completed_at,
+    )
+
+
+async def apply_changes(
+    conn: AsyncConnection,
+    lead: Lead,
+    schedule: WorkSchedule,
+    reminders: list[Reminder],
+    changes: list[Change],
+    now: datetime,
+) -> tuple[Lead, list[Reminder]]:
+    """Apply what app/domain/plan_changes.py decided for a lead locked in the caller's
+    transaction (`reminders` read under that lock). Returns the lead and its reminders as
+    they are once the transaction commits."""
+    unit = _Unit(conn=conn, lead=lead, schedule=schedule, reminders=reminders, now=now)
+    by_id = {r.id: r for r in reminders}
     inserts: list[dict[str, Any]] = []
-    plan_steps: list[PlanStep] = []
-    added, changed = [], []
-    floor = calendar.next_working_moment(now, schedule)
-
-    for step in resolved:
-        spec = step.spec
-        planned = calendar.due_at(plan_start, step.delay.days, schedule)
-        ex = existing.get(spec.step_id)
-        imported = history.get(spec.step_id)
-        if ex is not None and ex.status in FINISHED:
-            unit.set(ex, position=step.position)
-            plan_steps.append(
-                PlanStep.scheduled(
-                    step, status=JSON_STATUS_OF[ex.status], completed_at=ex.completed_at
+    for change in changes:
+        if isinstance(change, NewReminder):
+            row = _fresh_row(change)
+            if change.reuses is None:
+                inserts.append(
+                    {
+                        **row,
+                        "lead_id": lead.id,
+                        "telegram_id": lead.telegram_id,
+                        "step_id": change.step_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
                 )
+            else:
+                unit.set(by_id[change.reuses], **row)
+        elif isinstance(change, Move):
+            unit.set(by_id[change.reminder_id], position=change.position)
+        elif isinstance(change, Redate):
+            unit.set(
+                by_id[change.reminder_id],
+                position=change.position,
+                due_at=change.due_at,
+                planned_due_at=change.planned_due_at,
             )
-            continue
-        if ex is not None and ex.status in OPEN:
-            values: dict[str, Any] = {"position": step.position}
-            if old_delays.get(spec.step_id) != step.delay.days:
-                drift = max(0, days_between(ex.planned_due_at, ex.due_at, schedule))
-                values["due_at"] = max(
-                    calendar.due_at(plan_start, step.delay.days + drift, schedule), floor
-                )
-                values["planned_due_at"] = planned
-                changed.append(spec.step_id)
-            unit.set(ex, **values)
-            plan_steps.append(PlanStep.scheduled(step, status="pending", completed_at=None))
-            continue
-        status: ReminderStatus = "pending"
-        completed_at: datetime | None = None
-        if imported is not None:
-            status = REMINDER_STATUS_OF_JSON[imported.status]
-            completed_at = imported.completed_at or now
-        row = {
-            "position": step.position,
-            "due_at": max(planned, floor),
-            "next_action_at": max(planned, floor),
-            "nudge_stage": 0,
-            "planned_due_at": planned,
-            "status": status,
-            "completed_at": completed_at,
-            "snooze_count": 0,
-            "reminder_count": 0,
-            "last_reminded_at": None,
-            "message_id": None,
-            "claimed_by": None,
-            "claimed_until": None,
-        }
-        if ex is not None:  # a cancelled step put back into the plan
-            unit.set(ex, **row)
+        elif isinstance(change, Close):
+            unit.set(
+                by_id[change.reminder_id],
+                status=change.status,
+                completed_at=change.completed_at,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        elif isinstance(change, Restatus):
+            unit.set(by_id[change.reminder_id], status=change.status)
+        elif isinstance(change, Reopen):
+            unit.set(
+                by_id[change.reminder_id],
+                status="pending",
+                position=change.position,
+                due_at=change.due_at,
+            )
+        elif isinstance(change, Cancel):
+            unit.set(
+                by_id[change.reminder_id], status="cancelled", claimed_by=None, claimed_until=None
+            )
+        elif isinstance(change, SetStep):
+            plan = unit.lead.plan if unit.plan is None else unit.plan
+            unit.plan = plan.replace_at(change.position, change.step)
+        elif isinstance(change, SetPlan):
+            unit.plan = change.plan
+        elif isinstance(change, SetPlanStatus):
+            unit.lead_values["plan_status"] = change.status
+        elif isinstance(change, SetPlanStart):
+            unit.lead_values["plan_started_at"] = change.at
         else:
-            inserts.append(
-                {
-                    **row,
-                    "lead_id": lead.id,
-                    "telegram_id": lead.telegram_id,
-                    "step_id": spec.step_id,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        added.append(spec.step_id)
-        plan_steps.append(
-            PlanStep.scheduled(step, status=JSON_STATUS_OF[status], completed_at=completed_at)
-        )
-
-    kept = {step.spec.step_id for step in resolved}
-    removed = []
-    old_ids = {s.step_id for s in lead.plan.steps}
-    for ex in existing.values():
-        if ex.step_id in kept:
-            continue
-        if ex.status in OPEN:
-            unit.set(ex, status="cancelled", claimed_by=None, claimed_until=None)
-            removed.append(ex.step_id)
-        elif ex.step_id in old_ids:
-            removed.append(ex.step_id)  # closed: leaves the plan, keeps its reminder row
-
+            unit.log(change.activity_type, **change.details)
     await reminders_repo.insert_many(conn, inserts)
     unit.inserted = bool(inserts)
-    reminders = await _after(unit, conn, lead.id)
-    any_open = any(r.status in OPEN for r in reminders if r.step_id in kept)
-    plan_status: PlanStatus
-    if not resolved:
-        plan_status = "none"
-    elif not any_open:
-        plan_status = "completed"
-    elif lead.plan_status == "paused":
-        plan_status = "paused"
-    else:
-        plan_status = "active"
-    unit.plan = Plan(tuple(plan_steps))
-    unit.lead_values.update(
-        plan_status=plan_status, plan_started_at=plan_start if resolved else None
-    )
-    first_activation = not lead.plan and not existing
-    if first_activation:
-        unit.log("plan_activated", steps=len(resolved))
-    elif (
-        added
-        or removed
-        or changed
-        or [e.step_id if isinstance(e, PlanStep) else None for e in lead.plan.entries]
-        != [s.spec.step_id for s in resolved]
-    ):
-        unit.log("plan_edited", added=added, removed=removed, redated=changed)
-    if plan_status == "completed" and lead.plan_status != "completed" and not first_activation:
-        unit.log("plan_completed")
+    after = await _after(unit, conn, lead.id)
     await _commit(unit)
-    return unit.lead_after(), reminders
+    return unit.lead_after(), after
+
+
+def _fresh_row(new: NewReminder) -> dict[str, Any]:
+    """A reminder row's scheduling from scratch: no messages, snoozes or claim behind it."""
+    return {
+        "position": new.position,
+        "due_at": new.due_at,
+        "next_action_at": new.due_at,
+        "nudge_stage": 0,
+        "planned_due_at": new.planned_due_at,
+        "status": new.status,
+        "completed_at": new.completed_at,
+        "snooze_count": 0,
+        "reminder_count": 0,
+        "last_reminded_at": None,
+        "message_id": None,
+        "claimed_by": None,
+        "claimed_until": None,
+    }
 
 
 async def _after(unit: _Unit, conn: AsyncConnection, lead_id: int) -> list[Reminder]:
