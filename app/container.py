@@ -15,6 +15,7 @@ from fastapi import Request
 
 from app.clock import Clock
 from app.db.database import Database
+from app.links import Links
 from app.llm.writer import Writer
 from app.logs import exception_summary
 from app.scheduler.drafts import DraftPrefetchLoop
@@ -90,6 +91,7 @@ class Container:
     clock: Clock
     db: Database
     metrics: DispatchMetrics
+    links: Links
     dispatcher: Dispatcher
     writer: Writer
     drafts: DraftService

@@ -55,6 +55,7 @@ from app.domain.users import (
     DEFAULT_WORKDAYS,
     parse_hhmm,
 )
+from app.links import Links
 from app.repositories import claims as claims_repo
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import BATCH_SIZE, LEASE, SEND_CONCURRENCY, Dispatcher
@@ -119,7 +120,7 @@ class Worker:
             sender=self.sender,
             metrics=self.metrics,
             per_user_cap=args.per_user_cap,
-            app_url=None,
+            links=Links(),
         )
 
     async def close(self) -> None:

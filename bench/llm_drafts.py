@@ -34,6 +34,7 @@ from app.db.tables import lead_activity_log, lead_registry
 from app.db.tables import scheduled_reminders as sr
 from app.db.types import JsonDoc, UTCDateTime
 from app.domain.steps import parse_plan
+from app.links import Links
 from app.llm.client import LLMClient
 from app.llm.writer import Writer
 from app.repositories.leads import Lead
@@ -83,7 +84,7 @@ async def dispatcher_for(db: Database, fake: FakeTelegram) -> AsyncIterator[Disp
         metrics = DispatchMetrics()
         sender = Sender(BotTransport(bot), clock, global_rate=UNPACED, per_chat_rate=UNPACED)
         yield Dispatcher(
-            db=db, clock=clock, sender=sender, metrics=metrics, per_user_cap=3, app_url=None
+            db=db, clock=clock, sender=sender, metrics=metrics, per_user_cap=3, links=Links()
         )
     finally:
         await bot.session.close()
