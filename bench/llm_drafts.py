@@ -27,7 +27,6 @@ from typing import Any
 from aiogram import Bot
 from sqlalchemy import insert, literal, select, update
 
-from app.bot import render
 from app.clock import SystemClock
 from app.db.database import Database
 from app.db.tables import lead_activity_log, lead_registry
@@ -44,6 +43,7 @@ from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
 from app.scheduler.tick import _card as tick_card
 from app.services.drafts import DraftService
+from app.telegram import render
 from app.telegram.sender import BotTransport, Sender
 from bench import harness
 from bench.dispatch import UNPACED, database, make_due, sent_ok, users_with_plans

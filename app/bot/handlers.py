@@ -18,8 +18,6 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, ErrorEvent, Message, WebAppInfo
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from app.bot import render
-from app.bot.callbacks import ReminderAction
 from app.container import Container
 from app.domain.users import TelegramProfile, User
 from app.logs import exception_summary
@@ -29,6 +27,8 @@ from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services import users as users_service
 from app.services.errors import Conflict, NotFound, ServiceError
+from app.telegram import render
+from app.telegram.callbacks import ReminderAction
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.bot import render
 from app.clock import Clock
 from app.db.database import Database
 from app.domain.calendar import WorkSchedule
@@ -53,6 +52,7 @@ from app.services import steps as steps_service
 from app.services import users as users_service
 from app.services.steps import Delivery
 from app.services.users import UserCache
+from app.telegram import render
 from app.telegram.sender import Outgoing, Sender, SendResult
 
 log = logging.getLogger(__name__)
