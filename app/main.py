@@ -25,7 +25,11 @@ from app.llm.client import LLMClient
 from app.llm.writer import Writer
 from app.logs import configure_logging
 from app.routers import dev, health, internal, leads, me, plans, reminders, telegram, webapp
-from app.routers.errors import install_database_unavailable, install_request_validation_error
+from app.routers.errors import (
+    install_database_unavailable,
+    install_request_validation_error,
+    install_service_errors,
+)
 from app.routers.methods import install_allow
 from app.scheduler.drafts import DraftPrefetchLoop
 from app.scheduler.loop import DispatchLoop
@@ -122,6 +126,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     install_database_unavailable(app)
     install_request_validation_error(app)
+    install_service_errors(app)
     install_allow(app)
     # Routes are matched in order: the webhook, the busiest path, is tried first.
     app.include_router(telegram.router)
