@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,8 +12,10 @@ from aiogram import Bot
 from aiogram import Dispatcher as BotDispatcher
 from fastapi import Request
 
+from app.auth_cache import VerifiedInitData
 from app.clock import Clock
 from app.db.database import Database
+from app.links import Links
 from app.llm.writer import Writer
 from app.logs import exception_summary
 from app.scheduler.drafts import DraftPrefetchLoop
@@ -29,28 +30,6 @@ from app.settings import Settings
 from app.telegram.outbox import Outbox
 
 log = logging.getLogger(__name__)
-
-
-class VerifiedInitData:
-    """initData strings already verified, so a page's burst of requests (which all carry
-    the same string) pays for parsing and two HMACs once. Verification is a pure function of
-    the string and the token, so remembering it is exact; the age is still checked on every
-    request. Bounded, least recently used first out; failures are never remembered."""
-
-    def __init__(self, max_size: int = 4096) -> None:
-        self.max_size = max_size
-        self._entries: OrderedDict[str, Any] = OrderedDict()
-
-    def get(self, raw: str) -> Any | None:
-        found = self._entries.get(raw)
-        if found is not None:
-            self._entries.move_to_end(raw)
-        return found
-
-    def put(self, raw: str, value: Any) -> None:
-        self._entries[raw] = value
-        while len(self._entries) > self.max_size:
-            self._entries.popitem(last=False)
 
 
 class Background:
@@ -90,6 +69,7 @@ class Container:
     clock: Clock
     db: Database
     metrics: DispatchMetrics
+    links: Links
     dispatcher: Dispatcher
     writer: Writer
     drafts: DraftService

@@ -20,11 +20,16 @@ from app.bot.lifecycle import start_bot, stop_bot
 from app.clock import Clock, SystemClock
 from app.container import Container
 from app.db.database import Database
+from app.links import Links
 from app.llm.client import LLMClient
 from app.llm.writer import Writer
 from app.logs import configure_logging
 from app.routers import dev, health, internal, leads, me, plans, reminders, telegram, webapp
-from app.routers.errors import install_database_unavailable, install_request_validation_error
+from app.routers.errors import (
+    install_database_unavailable,
+    install_request_validation_error,
+    install_service_errors,
+)
 from app.routers.methods import install_allow
 from app.scheduler.drafts import DraftPrefetchLoop
 from app.scheduler.loop import DispatchLoop
@@ -121,6 +126,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     install_database_unavailable(app)
     install_request_validation_error(app)
+    install_service_errors(app)
     install_allow(app)
     # Routes are matched in order: the webhook, the busiest path, is tried first.
     app.include_router(telegram.router)
@@ -163,18 +169,14 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
     # The handlers' replies go out through the same Bot: they take this sender's pacer too.
     bot.session.middleware(PacedMessages(sender))
     user_cache = UserCache()
-    app_url = (
-        f"{settings.public_base_url}/app/"
-        if settings.public_base_url and not settings.local_mode
-        else None
-    )
+    links = Links.from_settings(settings)
     dispatcher = Dispatcher(
         db=db,
         clock=clock,
         sender=sender,
         metrics=metrics,
         per_user_cap=settings.reminders_per_user_per_tick,
-        app_url=app_url,
+        links=links,
         user_cache=user_cache,
     )
     loop = (
@@ -195,6 +197,7 @@ def build_container(settings: Settings, clock: Clock, db: Database) -> Container
         clock=clock,
         db=db,
         metrics=metrics,
+        links=links,
         dispatcher=dispatcher,
         writer=writer,
         drafts=drafts,

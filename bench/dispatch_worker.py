@@ -44,7 +44,6 @@ from typing import Any
 import uvloop
 from sqlalchemy.engine import make_url
 
-from app.bot import render
 from app.clock import SystemClock
 from app.db.database import Database
 from app.domain.calendar import WorkSchedule
@@ -55,11 +54,13 @@ from app.domain.users import (
     DEFAULT_WORKDAYS,
     parse_hhmm,
 )
+from app.links import Links
 from app.repositories import claims as claims_repo
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import BATCH_SIZE, LEASE, SEND_CONCURRENCY, Dispatcher
 from app.services import steps as steps_service
 from app.services.steps import Delivery
+from app.telegram import render
 from app.telegram.json_session import telegram_bot
 from app.telegram.sender import BotTransport, Outgoing, Sender
 
@@ -119,7 +120,7 @@ class Worker:
             sender=self.sender,
             metrics=self.metrics,
             per_user_cap=args.per_user_cap,
-            app_url=None,
+            links=Links(),
         )
 
     async def close(self) -> None:

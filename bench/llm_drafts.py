@@ -27,13 +27,13 @@ from typing import Any
 from aiogram import Bot
 from sqlalchemy import insert, literal, select, update
 
-from app.bot import render
 from app.clock import SystemClock
 from app.db.database import Database
 from app.db.tables import lead_activity_log, lead_registry
 from app.db.tables import scheduled_reminders as sr
 from app.db.types import JsonDoc, UTCDateTime
 from app.domain.steps import parse_plan
+from app.links import Links
 from app.llm.client import LLMClient
 from app.llm.writer import Writer
 from app.repositories.leads import Lead
@@ -43,6 +43,7 @@ from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
 from app.scheduler.tick import _card as tick_card
 from app.services.drafts import DraftService
+from app.telegram import render
 from app.telegram.sender import BotTransport, Sender
 from bench import harness
 from bench.dispatch import UNPACED, database, make_due, sent_ok, users_with_plans
@@ -83,7 +84,7 @@ async def dispatcher_for(db: Database, fake: FakeTelegram) -> AsyncIterator[Disp
         metrics = DispatchMetrics()
         sender = Sender(BotTransport(bot), clock, global_rate=UNPACED, per_chat_rate=UNPACED)
         yield Dispatcher(
-            db=db, clock=clock, sender=sender, metrics=metrics, per_user_cap=3, app_url=None
+            db=db, clock=clock, sender=sender, metrics=metrics, per_user_cap=3, links=Links()
         )
     finally:
         await bot.session.close()

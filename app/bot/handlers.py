@@ -18,8 +18,6 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, ErrorEvent, Message, WebAppInfo
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from app.bot import render
-from app.bot.callbacks import ReminderAction
 from app.container import Container
 from app.domain.users import TelegramProfile, User
 from app.logs import exception_summary
@@ -29,6 +27,8 @@ from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services import users as users_service
 from app.services.errors import Conflict, NotFound, ServiceError
+from app.telegram import render
+from app.telegram.callbacks import ReminderAction
 
 log = logging.getLogger(__name__)
 
@@ -203,9 +203,9 @@ async def on_start(message: Message, container: Container) -> None:
     if resumed:
         text = "👋 Welcome back! Your reminders are on again."
     markup = None
-    if container.dispatcher.app_url is not None:
+    if container.links.app_url is not None:
         kb = InlineKeyboardBuilder()
-        kb.button(text="Open plans", web_app=WebAppInfo(url=container.dispatcher.app_url))
+        kb.button(text="Open plans", web_app=WebAppInfo(url=container.links.app_url))
         markup = kb.as_markup()
     await message.answer(f"{text}\n\n{HELP}", reply_markup=markup, parse_mode=None)
 
@@ -289,7 +289,7 @@ async def on_today(message: Message, container: Container) -> None:
             text,
             parse_mode="HTML",
             reply_markup=render.reminder_keyboard(
-                step.reminder_id, container.dispatcher.lead_url(lead.id)
+                step.reminder_id, container.links.lead_url(lead.id)
             ),
         )
     if len(due) > TODAY_LIMIT:
@@ -383,7 +383,7 @@ async def _write_lead(
         container.clock.now(),
     )
     text = lead_plan_summary(lead, source)
-    url = container.dispatcher.lead_url(lead.id)
+    url = container.links.lead_url(lead.id)
     markup = None
     if url is not None:
         kb = InlineKeyboardBuilder()

@@ -32,7 +32,7 @@ async def start_bot(container: Container) -> asyncio.Task[None] | None:
         return None
     try:
         await bot.set_my_commands(COMMANDS)
-        app_url = container.dispatcher.app_url
+        app_url = container.links.app_url
         if app_url is not None:
             await bot.set_chat_menu_button(
                 menu_button=MenuButtonWebApp(text="Plans", web_app=WebAppInfo(url=app_url))

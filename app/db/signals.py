@@ -1,15 +1,22 @@
-"""Waking the dispatch loop when a schedule changes, in this process and across replicas."""
+"""Waking the dispatch loop when a schedule changes, in this process and across replicas:
+both ends, the NOTIFY a transaction sends and the LISTEN a loop keeps open."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 from sqlalchemy import func, text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.db.database import after_commit
+
+log = logging.getLogger(__name__)
 
 WAKE_CHANNEL = "eplan_wake"
 
@@ -51,3 +58,42 @@ def wake_after_commit(conn: AsyncConnection) -> None:
 def notify_call() -> FunctionElement[Any]:
     """`pg_notify` on the wake channel, as an expression (PostgreSQL only)."""
     return func.pg_notify(WAKE_CHANNEL, "")
+
+
+def asyncpg_dsn(url: URL) -> str:
+    query = dict(url.query)
+    if "ssl" in query:
+        query["sslmode"] = query.pop("ssl")
+    return url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
+
+
+class WakeListener:
+    """LISTEN on the wake channel (PostgreSQL only): `on_wake` runs for every NOTIFY, from
+    this replica or another. A connection of its own, outside the pool, since a listening
+    connection must stay open and idle."""
+
+    def __init__(self, database_url: URL, on_wake: Callable[[], None]) -> None:
+        self.database_url = database_url
+        self.on_wake = on_wake
+        self._conn: Any = None
+
+    async def ensure(self) -> None:
+        """Listening from now on if the database can be reached; if not, the next call
+        tries again (the caller runs on its own timer meanwhile)."""
+        if self._conn is not None and not self._conn.is_closed():
+            return
+        try:
+            self._conn = await asyncpg.connect(asyncpg_dsn(self.database_url), timeout=5)
+            await self._conn.add_listener(WAKE_CHANNEL, self._on_notify)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("LISTEN %s unavailable: %s", WAKE_CHANNEL, type(exc).__name__)
+            self._conn = None
+
+    def _on_notify(self, *_args: object) -> None:
+        self.on_wake()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None

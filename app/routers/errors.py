@@ -8,8 +8,9 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError
@@ -33,6 +34,18 @@ def http_error(exc: ServiceError) -> HTTPException:
     if isinstance(exc, Invalid):
         return unprocessable(exc.loc, exc.message)
     return HTTPException(status_code=400, detail=str(exc))
+
+
+async def service_error(request: Request, exc: Exception) -> Response:
+    """What a service refused, as the HTTPException `http_error` names, answered by
+    FastAPI's own handler: the same bytes a route raising it would send."""
+    assert isinstance(exc, ServiceError)
+    return await http_exception_handler(request, http_error(exc))
+
+
+def install_service_errors(app: FastAPI) -> None:
+    # One mapping for every route: a route calls its service and lets refusals through.
+    app.add_exception_handler(ServiceError, service_error)
 
 
 def unprocessable(loc: tuple[str | int, ...], message: str) -> HTTPException:

@@ -6,14 +6,14 @@ from fastapi import APIRouter, Depends, Response
 
 from app.auth import CurrentUser
 from app.container import Container, get_container
-from app.routers.errors import http_error, unprocessable
+from app.routers.errors import unprocessable
 from app.routers.ids import LeadId
 from app.routers.responses import BODY_ERRORS, DATABASE_ERRORS, errors
 from app.schemas import ActivityOut, LeadCreatedOut, LeadIn, NoteIn
 from app.services import notes as notes_service
 from app.services import plans as plans_service
 from app.services import steps as steps_service
-from app.services.errors import Invalid, ServiceError
+from app.services.errors import Invalid
 from app.services.plans import specs_of
 
 router = APIRouter(tags=["leads"], responses=errors(401, *DATABASE_ERRORS))
@@ -44,9 +44,8 @@ async def create_lead(
         )
         return LeadCreatedOut(**lead.model_dump())
     except Invalid as exc:
+        # The plan's rules name fields of the plan; here it sits under "plan" in the body.
         raise unprocessable(("plan", *exc.loc), exc.message) from None
-    except ServiceError as exc:
-        raise http_error(exc) from None
 
 
 @router.delete("/leads/{lead_id}", status_code=204, responses=errors(404))
@@ -55,10 +54,7 @@ async def delete_lead(
     user: CurrentUser,
     container: Annotated[Container, Depends(get_container)],
 ) -> Response:
-    try:
-        await steps_service.delete_lead(container.db, user, lead_id)
-    except ServiceError as exc:
-        raise http_error(exc) from None
+    await steps_service.delete_lead(container.db, user, lead_id)
     return Response(status_code=204)
 
 
@@ -70,12 +66,9 @@ async def add_note(
     container: Annotated[Container, Depends(get_container)],
 ) -> ActivityOut:
     """A note on the lead: context the next draft takes into account."""
-    try:
-        entry = await notes_service.add_note(
-            container.db, user, lead_id, body.text, container.clock.now()
-        )
-    except ServiceError as exc:
-        raise http_error(exc) from None
+    entry = await notes_service.add_note(
+        container.db, user, lead_id, body.text, container.clock.now()
+    )
     return ActivityOut(
         id=entry.id,
         step_id=entry.step_id,

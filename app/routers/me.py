@@ -9,11 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, field_val
 from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.domain.users import User, iana_zones
-from app.routers.errors import http_error
 from app.routers.responses import BODY_ERRORS, DATABASE_ERRORS, errors, model_response
 from app.schemas import INTEGRAL, ApiDatetime
 from app.services import users as users_service
-from app.services.errors import ServiceError
 
 router = APIRouter(tags=["me"], responses=errors(401, *DATABASE_ERRORS))
 
@@ -117,10 +115,7 @@ async def patch_me(
     container: Annotated[Container, Depends(get_container)],
 ) -> MeOut:
     changes = patch.model_dump(exclude_unset=True)
-    try:
-        updated = await users_service.update_settings(
-            container.db, user.telegram_id, changes, container.clock.now(), container.user_cache
-        )
-    except ServiceError as exc:
-        raise http_error(exc) from None
+    updated = await users_service.update_settings(
+        container.db, user.telegram_id, changes, container.clock.now(), container.user_cache
+    )
     return MeOut.of(updated)

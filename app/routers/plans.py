@@ -6,13 +6,11 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from app.auth import CurrentUser
 from app.container import Container, get_container
-from app.routers.errors import http_error
 from app.routers.ids import LeadId
 from app.routers.responses import BODY_ERRORS, DATABASE_ERRORS, errors, model_response
 from app.schemas import LeadDetailOut, LeadOut, PlanIn, PlansOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
-from app.services.errors import ServiceError
 from app.services.plans import PlanFilter, PlanSort, specs_of
 
 router = APIRouter(tags=["plans"], responses=errors(401, *DATABASE_ERRORS))
@@ -39,10 +37,7 @@ async def list_plans(
 
 @router.get("/plans/{lead_id}", response_model=LeadDetailOut, responses=errors(404))
 async def get_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> Response:
-    try:
-        plan = await plans_service.get_plan(container.db, user, lead_id, container.clock.now())
-    except ServiceError as exc:
-        raise http_error(exc) from None
+    plan = await plans_service.get_plan(container.db, user, lead_id, container.clock.now())
     return model_response(plan)
 
 
@@ -52,30 +47,21 @@ async def replace_steps(
 ) -> LeadOut:
     specs, history = specs_of(body.steps)
     now = container.clock.now()
-    try:
-        lead, reminders = await steps_service.replace_steps(
-            container.db, user, lead_id, specs, now, history
-        )
-    except ServiceError as exc:
-        raise http_error(exc) from None
+    lead, reminders = await steps_service.replace_steps(
+        container.db, user, lead_id, specs, now, history
+    )
     return plans_service.lead_view(lead, reminders, user, now)
 
 
 @router.post("/plans/{lead_id}/pause", responses=errors(404, 409))
 async def pause_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> LeadOut:
     now = container.clock.now()
-    try:
-        await steps_service.pause_plan(container.db, user, lead_id, now)
-        return await plans_service.get_plan(container.db, user, lead_id, now)
-    except ServiceError as exc:
-        raise http_error(exc) from None
+    await steps_service.pause_plan(container.db, user, lead_id, now)
+    return await plans_service.get_plan(container.db, user, lead_id, now)
 
 
 @router.post("/plans/{lead_id}/resume", responses=errors(404, 409))
 async def resume_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> LeadOut:
     now = container.clock.now()
-    try:
-        await steps_service.resume_plan(container.db, user, lead_id, now)
-        return await plans_service.get_plan(container.db, user, lead_id, now)
-    except ServiceError as exc:
-        raise http_error(exc) from None
+    await steps_service.resume_plan(container.db, user, lead_id, now)
+    return await plans_service.get_plan(container.db, user, lead_id, now)

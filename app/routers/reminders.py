@@ -9,13 +9,11 @@ from pydantic import BaseModel
 from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.domain.users import User
-from app.routers.errors import http_error
 from app.routers.ids import ReminderId
 from app.routers.responses import BODY_ERRORS, DATABASE_ERRORS, errors, model_response
 from app.schemas import SnoozeIn, StepChangeOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
-from app.services.errors import ServiceError
 from app.services.steps import StepChange
 
 router = APIRouter(tags=["reminders"], responses=errors(401, 404, *DATABASE_ERRORS))
@@ -39,20 +37,14 @@ def _out(change: StepChange, user: User, now: datetime) -> StepChangeOut:
 )
 async def complete(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> Response:
     now = container.clock.now()
-    try:
-        change = await steps_service.close_step(container.db, user, reminder_id, "complete", now)
-    except ServiceError as exc:
-        raise http_error(exc) from None
+    change = await steps_service.close_step(container.db, user, reminder_id, "complete", now)
     return model_response(_out(change, user, now))
 
 
 @router.post("/reminders/{reminder_id}/skip", response_model=StepChangeOut, responses=errors(409))
 async def skip(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> Response:
     now = container.clock.now()
-    try:
-        change = await steps_service.close_step(container.db, user, reminder_id, "skip", now)
-    except ServiceError as exc:
-        raise http_error(exc) from None
+    change = await steps_service.close_step(container.db, user, reminder_id, "skip", now)
     return model_response(_out(change, user, now))
 
 
@@ -65,10 +57,7 @@ async def snooze(
     reminder_id: ReminderId, body: SnoozeIn, user: CurrentUser, container: Deps
 ) -> Response:
     now = container.clock.now()
-    try:
-        change = await steps_service.snooze(container.db, user, reminder_id, body.days, now)
-    except ServiceError as exc:
-        raise http_error(exc) from None
+    change = await steps_service.snooze(container.db, user, reminder_id, body.days, now)
     return model_response(_out(change, user, now))
 
 
@@ -81,8 +70,5 @@ class DraftOut(BaseModel):
 @router.get("/reminders/{reminder_id}/draft")
 async def draft(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> DraftOut:
     """The step's draft, regenerated first when the lead has news since it was written."""
-    try:
-        view = await container.drafts.for_user(user, reminder_id)
-    except ServiceError as exc:
-        raise http_error(exc) from None
+    view = await container.drafts.for_user(user, reminder_id)
     return DraftOut(text=view.text, generated_at=view.generated_at, source=view.source)

@@ -11,7 +11,6 @@ import hmac
 import json
 import logging
 import re
-from datetime import timedelta
 
 from aiogram.types import Update
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -19,14 +18,10 @@ from pydantic import ValidationError
 
 from app.container import Container
 from app.logs import exception_summary
-from app.repositories import processed_updates
+from app.services import updates as updates_service
 
 router = APIRouter(tags=["telegram"])
 log = logging.getLogger(__name__)
-
-# Telegram redelivers for at most about a day; a week is a generous bound.
-REMEMBER_UPDATES_FOR = timedelta(days=7)
-
 
 # A JSON integer of 19 digits or more is the only way to spell one beyond 64 bits
 # (pydantic refuses floats that large for an int); the search is cheap enough for every
@@ -79,13 +74,9 @@ async def webhook(request: Request) -> Response:
         # body is not logged: it carries people's names and messages.
         log.warning("webhook update ignored: it holds an integer beyond 64 bits")
         return Response(status_code=200)
-    now = container.clock.now()
-    async with container.db.single_write() as conn:
-        first_time = await processed_updates.remember(conn, update.update_id, now)
-    if update.update_id % 1000 == 0:
-        async with container.db.single_write() as conn:
-            await processed_updates.forget_before(conn, now - REMEMBER_UPDATES_FOR)
-    if not first_time:
+    if not await updates_service.first_delivery(
+        container.db, update.update_id, container.clock.now()
+    ):
         log.info("update %s already processed; ignored", update.update_id)
         return Response(status_code=200)
     try:

@@ -15,14 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
-import asyncpg
 from sqlalchemy.engine import URL
 
 from app.clock import Clock
 from app.db.database import Database
-from app.db.signals import WAKE_CHANNEL, wake_signal
+from app.db.signals import WakeListener, wake_signal
 from app.repositories import claims as claims_repo
 from app.scheduler.tick import Dispatcher
 
@@ -30,13 +28,6 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
 SHUTDOWN_GRACE = 10.0
-
-
-def asyncpg_dsn(url: URL) -> str:
-    query = dict(url.query)
-    if "ssl" in query:
-        query["sslmode"] = query.pop("ssl")
-    return url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
 
 
 class DispatchLoop:
@@ -57,7 +48,12 @@ class DispatchLoop:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._listener: Any = None
+        # Without LISTEN (SQLite, or no URL) the loop still runs, only on its own timer.
+        self._listener = (
+            WakeListener(database_url, self.wake)
+            if db.is_postgres and database_url is not None
+            else None
+        )
         self.passes = 0
 
     def wake(self) -> None:
@@ -81,14 +77,16 @@ class DispatchLoop:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
-        await self._close_listener()
+        if self._listener is not None:
+            await self._listener.close()
 
     async def _run(self) -> None:
         backoff = 1.0
         while not self._stopping:
             self._wake.clear()
             try:
-                await self._ensure_listener()
+                if self._listener is not None:
+                    await self._listener.ensure()
                 await self.dispatcher.run_pass()
                 self.passes += 1
                 backoff = 1.0
@@ -111,25 +109,3 @@ class DispatchLoop:
         if upcoming is None:
             return self.max_sleep
         return min(self.max_sleep, max(0.0, (upcoming - self.clock.now()).total_seconds()))
-
-    async def _ensure_listener(self) -> None:
-        if not self.db.is_postgres or self.database_url is None:
-            return
-        if self._listener is not None and not self._listener.is_closed():
-            return
-        try:
-            self._listener = await asyncpg.connect(asyncpg_dsn(self.database_url), timeout=5)
-            await self._listener.add_listener(WAKE_CHANNEL, self._on_notify)
-        except (OSError, asyncpg.PostgresError) as exc:
-            # Without LISTEN the loop still runs, only on its own timer; retry next time.
-            log.warning("LISTEN %s unavailable: %s", WAKE_CHANNEL, type(exc).__name__)
-            self._listener = None
-
-    def _on_notify(self, *_args: object) -> None:
-        self._wake.set()
-
-    async def _close_listener(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close()
-            self._listener = None

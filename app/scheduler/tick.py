@@ -33,7 +33,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.bot import render
 from app.clock import Clock
 from app.db.database import Database
 from app.domain.calendar import WorkSchedule
@@ -41,6 +40,7 @@ from app.domain.escalation import Rung, rung_for
 from app.domain.plans import schedule_of
 from app.domain.steps import PlanStep
 from app.domain.users import User
+from app.links import Links
 from app.logs import exception_summary
 from app.repositories import claims as claims_repo
 from app.repositories import leads as leads_repo
@@ -52,6 +52,7 @@ from app.services import steps as steps_service
 from app.services import users as users_service
 from app.services.steps import Delivery
 from app.services.users import UserCache
+from app.telegram import render
 from app.telegram.sender import Outgoing, Sender, SendResult
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ class Dispatcher:
         sender: Sender,
         metrics: DispatchMetrics,
         per_user_cap: int,
-        app_url: str | None,
+        links: Links,
         user_cache: UserCache | None = None,
         worker_id: str | None = None,
     ) -> None:
@@ -141,7 +142,7 @@ class Dispatcher:
         self.sender = sender
         self.metrics = metrics
         self.per_user_cap = per_user_cap
-        self.app_url = app_url
+        self.links = links
         self.user_cache = user_cache
         self.worker = worker_id or default_worker_id()
         self._lock = asyncio.Lock()
@@ -396,7 +397,9 @@ class Dispatcher:
                 Outgoing(
                     chat_id=chat,
                     text=render.reminder_text(card, rung, now),
-                    reply_markup=render.reminder_keyboard(reminder.id, self.lead_url(lead.id)),
+                    reply_markup=render.reminder_keyboard(
+                        reminder.id, self.links.lead_url(lead.id)
+                    ),
                 )
             )
             if result.outcome == "blocked":
@@ -423,7 +426,7 @@ class Dispatcher:
                 Outgoing(
                     chat_id=chat,
                     text=render.digest_text(items, now),
-                    reply_markup=render.digest_keyboard(self.app_url),
+                    reply_markup=render.digest_keyboard(self.links.app_url),
                 )
             )
             if result.outcome == "blocked":
@@ -506,11 +509,6 @@ class Dispatcher:
         )
         async with self.db.transaction() as conn:
             await claims_repo.release(conn, worker=self.worker, ids=[r.id for r, _ in rest])
-
-    def lead_url(self, lead_id: int) -> str | None:
-        if self.app_url is None:
-            return None
-        return f"{self.app_url}#/leads/{lead_id}"
 
 
 def _step(lead: Lead, step_id: int) -> PlanStep:

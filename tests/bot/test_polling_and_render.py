@@ -9,10 +9,10 @@ from typing import Any
 
 from asgi_lifespan import LifespanManager
 
-from app.bot import render
 from app.clock import ManualClock
 from app.db.database import Database
 from app.main import create_app
+from app.telegram import render
 from tests.support.fake_telegram import FakeTelegram, message_update
 
 

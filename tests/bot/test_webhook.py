@@ -11,12 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
-from app.bot.callbacks import ACTIONS
 from app.clock import ManualClock
 from app.container import Container
 from app.db.database import Database
 from app.db.tables import lead_activity_log, scheduled_reminders, users
 from app.services import users as users_service
+from app.telegram.callbacks import ACTIONS
 from tests.bot.support import SECRET, Delivered, next_update_id, post_update, the_note
 from tests.scheduler.support import make_lead, make_user, reminder_status
 from tests.support.fake_telegram import FakeTelegram, callback_query_update, message_update

@@ -22,6 +22,7 @@ from app.clock import ManualClock
 from app.db.database import Database
 from app.db.tables import lead_activity_log
 from app.db.tables import scheduled_reminders as sr
+from app.links import Links
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
 from app.telegram.sender import BotTransport, Sender
@@ -71,7 +72,7 @@ async def world(db: Database, **skews: timedelta) -> AsyncIterator[World]:
                     sender=Sender(BotTransport(bot), clock, global_rate=1000, per_chat_rate=1000),
                     metrics=DispatchMetrics(),
                     per_user_cap=3,
-                    app_url=None,
+                    links=Links(),
                     worker_id=f"replica-{name}",
                 )
                 replicas[name] = Replica(name, skew, clock, dispatcher)

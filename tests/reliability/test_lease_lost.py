@@ -29,6 +29,7 @@ from sqlalchemy.engine import URL
 
 from app.clock import SystemClock
 from app.db.database import Database
+from app.links import Links
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import (
     DISPATCH_LOCK_KEY,
@@ -58,7 +59,7 @@ def _dispatcher(db: Database, sender: Sender, name: str) -> Dispatcher:
         sender=sender,
         metrics=DispatchMetrics(),
         per_user_cap=3,
-        app_url=None,
+        links=Links(),
         worker_id=name,
     )
 

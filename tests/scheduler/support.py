@@ -15,6 +15,7 @@ from app.db.database import Database
 from app.db.tables import scheduled_reminders
 from app.domain.plans import StepSpec
 from app.domain.users import TelegramProfile, User
+from app.links import Links
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
 from app.schemas import LeadOut
@@ -61,7 +62,7 @@ async def dispatch_env(
                 sender=sender,
                 metrics=metrics,
                 per_user_cap=cap,
-                app_url=app_url,
+                links=Links(app_url),
                 worker_id=worker_id,
             )
             yield Env(fake, bot, sender, dispatcher, metrics)

@@ -10,8 +10,8 @@ from html import escape
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from app.bot.callbacks import Action, ReminderAction
 from app.domain.escalation import Rung
+from app.telegram.callbacks import Action, ReminderAction
 
 TELEGRAM_LIMIT = 4096
 DRAFT_PREVIEW = 200
