@@ -61,8 +61,16 @@ async def test_loop_sends_new_and_upcoming_reminders_promptly(
         container: Container = app.state.container
         outbox = container.outbox
         assert outbox is not None
+        # Working hours all day, in a zone where the day is far from its end: run near
+        # midnight UTC, 00:00-23:59 UTC would put a step due "now" at 23:59:30 into tomorrow.
+        zone = "Asia/Tokyo" if clock.now().hour in (22, 23, 0, 1) else "UTC"
         user = await make_user(
-            db, clock, workdays=[1, 2, 3, 4, 5, 6, 7], work_start="00:00", work_end="23:59"
+            db,
+            clock,
+            timezone=zone,
+            workdays=[1, 2, 3, 4, 5, 6, 7],
+            work_start="00:00",
+            work_end="23:59",
         )
         # Created due now: the creation itself wakes the loop (no 30 s sleep).
         await make_lead(db, clock, user, [0], name="Now")
