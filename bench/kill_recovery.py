@@ -24,14 +24,12 @@ from app.db.database import Database
 from bench import harness
 from bench.harness import Result, Target
 from tests.reliability.support import (
-    all_recorded_and_free,
     dispatch_env,
     seed_reminders,
     servers_stopped_at_exit,
-    start_server,
+    start_and_drain,
     stop_server,
     throwaway_database,
-    wait_until,
 )
 from tests.reliability.test_kill import TELEGRAMS_DEFAULTS, kill_three_times
 from tests.support.fake_telegram import FakeTelegram
@@ -70,14 +68,7 @@ async def fresh_start(directory: Path, engine: str, due: int) -> float:
             env = dispatch_env(fake, **TELEGRAMS_DEFAULTS)
             async with servers_stopped_at_exit() as servers:
                 started = time.monotonic()
-                server = await start_server("fresh", url, env, directory)
-                servers.append(server)
-                await wait_until(
-                    lambda: all_recorded_and_free(db, due),
-                    within=90,
-                    what=f"all {due} reminders recorded",
-                    servers=[server],
-                )
+                server = await start_and_drain("fresh", url, env, directory, servers, db, due)
                 await stop_server(server)
             return max(call.at for call in fake.sent_messages()) - started
         finally:

@@ -522,6 +522,31 @@ async def servers_stopped_at_exit() -> AsyncIterator[list[ServerProcess]]:
             await server.process.wait()
 
 
+async def start_and_drain(
+    name: str,
+    database_url: URL,
+    env: Mapping[str, str],
+    log_dir: Path,
+    servers: list[ServerProcess],
+    db: Database,
+    total: int,
+    *,
+    interval: float = 0.1,
+) -> ServerProcess:
+    """Start a server (kept in `servers`, so it is stopped at exit) and wait until it has
+    recorded all `total` reminders."""
+    server = await start_server(name, database_url, env, log_dir)
+    servers.append(server)
+    await wait_until(
+        lambda: all_recorded_and_free(db, total),
+        within=90,
+        what=f"all {total} reminders recorded",
+        servers=[server],
+        interval=interval,
+    )
+    return server
+
+
 async def wait_until(
     condition: Callable[[], Awaitable[bool]],
     *,

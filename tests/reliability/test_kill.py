@@ -37,6 +37,7 @@ from tests.reliability.support import (
     seed_reminders,
     sends_per_reminder,
     servers_stopped_at_exit,
+    start_and_drain,
     start_server,
     stop_server,
     throwaway_database,
@@ -113,14 +114,8 @@ async def _kill_and_restart(
                 assert 0 < len(sent_before_kill) < total, "the kill did not land mid-dispatch"
                 await expire_leases(db)
 
-                second = await start_server("fresh", url, server_env, tmp_path)
-                servers.append(second)
-                await wait_until(
-                    lambda: all_recorded_and_free(db, total),
-                    within=90,
-                    what=f"all {total} reminders recorded",
-                    servers=[second],
-                    interval=0.2,
+                second = await start_and_drain(
+                    "fresh", url, server_env, tmp_path, servers, db, total, interval=0.2
                 )
                 await asyncio.sleep(1.5)  # one more loop period: nothing else goes out
                 await stop_server(second)
@@ -291,14 +286,8 @@ async def kill_three_times(tmp_path: Path, engine: str, *, total: int, kills: in
                 }
                 assert held, "the last kill left no claims behind"
                 restarted = time.monotonic()
-                final = await start_server("fresh", url, server_env, tmp_path)
-                servers.append(final)
-                await wait_until(
-                    lambda: all_recorded_and_free(db, total),
-                    within=90,
-                    what=f"all {total} reminders recorded",
-                    servers=[final],
-                    interval=0.1,
+                final = await start_and_drain(
+                    "fresh", url, server_env, tmp_path, servers, db, total
                 )
                 await stop_server(final)
             last_out = max(
