@@ -9,9 +9,11 @@ Delivery guarantees:
   reminder is sent again by a later pass: nothing is lost, and at most the messages in
   flight at that moment (bounded by the sender concurrency) go out twice.
 - Leases are short (LEASE) and extended every KEEP_EVERY, so the claims of a killed process
-  are free again seconds later. A pass that cannot extend them in time (the database or,
-  on PostgreSQL, its dispatch lock is gone) stops sending at once, well before they expire:
-  whoever takes them over next never sends beside it.
+  are free again seconds later. A pass that cannot extend them in time (the database slow
+  or gone, or on PostgreSQL its dispatch lock gone, or the process itself stalled) stops
+  sending before they expire: whoever takes them over next never sends beside it. It then
+  still records what Telegram accepted, where its claims are still its own, so a slow
+  database costs no repeated messages.
 - A graceful stop sends no more, records what was sent and gives back the rest at once.
 - Only one replica dispatches at a time (a PostgreSQL advisory lock), so the sender's
   in-process pacing is the pacing of the whole deployment.
@@ -60,13 +62,18 @@ log = logging.getLogger(__name__)
 DISPATCH_LOCK_KEY = 0x65706C616E + 1
 BATCH_SIZE = 500
 MAX_BATCHES_PER_PASS = 200
-# A claim's lease, and how often a working pass extends it. An extension that has not
-# succeeded within EXTEND_TIMEOUT stops the pass, so a pass that lost its database stops
-# sending at most KEEP_EVERY + EXTEND_TIMEOUT after its last good extension: before its
-# leases run out, which is when another worker may take them.
+# A claim's lease, and how often a working pass extends it. A pass sends only while the
+# last extension that succeeded (or its claim) is younger than HOLD_FOR: what it sends
+# then is accepted or refused before its leases run out, which is when another worker
+# may take them. An extension still unanswered at that moment stops the pass.
 LEASE = timedelta(seconds=6)
-KEEP_EVERY = 1.5
-EXTEND_TIMEOUT = 2.5
+KEEP_EVERY = 1.0
+HOLD_MARGIN = 1.5  # for a send that left just before HOLD_FOR to be answered
+HOLD_FOR = LEASE.total_seconds() - HOLD_MARGIN
+# A pass that stopped (its hold lost, or a failure) still tries this long to record what
+# Telegram accepted: the record is guarded by the claim, so it cannot overwrite another
+# worker's, and what it records is not sent again.
+RECORD_AFTER_STOP = 2.5
 # A claim takes about this many seconds of sending at the global pace (at least a full set
 # of concurrent sends, at most BATCH_SIZE): what a killed process held is then seconds of
 # work, not a whole backlog left waiting for its leases. See Dispatcher.batch_size.
@@ -157,6 +164,8 @@ class Dispatcher:
         self._failed = False
         self._stopping = False
         self._held: list[int] = []  # the ids of the batch in hand, whose leases are kept
+        self._hold_until = 0.0  # monotonic: sending stops here unless an extension succeeds
+        self._held_back = False  # a send was not made because the hold had run out
         self.batch_size = claim_size(sender.pacer.global_gap, sender.pacer.chat_gap, per_user_cap)
 
     def stop_sending(self) -> None:
@@ -223,19 +232,57 @@ class Dispatcher:
     async def _pass(self, counts: PassCounts, leader: AsyncConnection | None) -> None:
         """The pass's work, while its leases are kept alive; if they cannot be, it stops."""
         self._held = []
+        self._hold_until = self.clock.monotonic() + HOLD_FOR
+        self._held_back = False
         work = asyncio.create_task(self._work(counts))
         keeper = asyncio.create_task(self._keep_leases(leader))
         try:
             await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
+            if keeper.done() and not work.done():
+                # The hold is lost: no send starts any more, and those on the wire have
+                # HOLD_MARGIN to be answered (and recorded) before the work is cut short.
+                self._hold_until = -math.inf
+                await asyncio.wait({work}, timeout=HOLD_MARGIN)
         finally:
             for task in (work, keeper):
                 if not task.done() or task is keeper:
                     task.cancel()
             await asyncio.gather(work, keeper, return_exceptions=True)
+            if self._pending:
+                await self._record_after_stop()
+            self._schedules.clear()
         if not keeper.cancelled() and (lost := keeper.exception()) is not None:
             log.error("dispatch pass stopped sending: %s", exception_summary(lost))
             raise LeaseLost("its leases could not be extended in time") from lost
         work.result()
+        if self._held_back:  # the process stalled past its hold before the keeper saw it
+            log.error("dispatch pass stopped sending: its hold on its claims ran out")
+            raise LeaseLost("its hold on its claims ran out")
+
+    def _may_send(self) -> bool:
+        """Whether the pass may start another send: not stopping, and its claims still
+        its own for long enough (HOLD_FOR since they were last confirmed)."""
+        if self._stopping:
+            return False
+        if self.clock.monotonic() >= self._hold_until:
+            self._held_back = True
+            return False
+        return True
+
+    async def _record_after_stop(self) -> None:
+        """The pass stopped with messages sent but not recorded. Where their claims are
+        still this worker's, recording them now means they are not sent again; the record
+        is guarded by the claim, so one that another worker has taken over is left alone.
+        A database that is gone fails this too, and those few go out again."""
+        try:
+            async with asyncio.timeout(RECORD_AFTER_STOP):
+                await self._flush()
+        except Exception as exc:
+            log.warning(
+                "a stopped pass could not record %s sent messages: %s",
+                len(self._pending),
+                exception_summary(exc),
+            )
 
     async def _work(self, counts: PassCounts) -> None:
         now = self.clock.now()
@@ -249,9 +296,10 @@ class Dispatcher:
         await self._after_a_crash(now)
         sent_to: dict[int, int] = {}
         for _ in range(MAX_BATCHES_PER_PASS):
-            if self._stopping:
+            if not self._may_send():
                 break
             now = self.clock.now()
+            claimed_at = self.clock.monotonic()
             async with self.db.single_write() as conn:
                 batch = await claims_repo.claim(
                     conn, worker=self.worker, now=now, lease=LEASE, limit=self.batch_size
@@ -261,14 +309,15 @@ class Dispatcher:
                 break
             counts.due += len(batch)
             self._held = [r.id for r in batch]
+            self._hold_until = claimed_at + HOLD_FOR
             try:
                 await self._dispatch(batch, counts, sent_to)
             finally:
                 self._held = []
-                # The batch is recorded (or the pass failed, and its deliveries are
-                # dropped): its users' schedules are not needed again. Kept for the whole
-                # pass, they grew with the number of users reminded.
-                self._schedules.clear()
+            # The batch is recorded: its users' schedules are not needed again. Kept for
+            # the whole pass, they grew with the number of users reminded. (A pass that
+            # fails keeps them for the record after its stop.)
+            self._schedules.clear()
         if self._stopping:
             await self._give_back_unsent()
         async with self.db.single_read() as conn:
@@ -310,13 +359,15 @@ class Dispatcher:
 
     async def _keep_leases(self, leader: AsyncConnection | None) -> None:
         """Every KEEP_EVERY seconds of a pass, extend the leases of the batch in hand; raise
-        when an extension fails or takes longer than EXTEND_TIMEOUT. On PostgreSQL it runs
-        on the session that holds the dispatch lock (a bare round trip when no batch is in
-        hand), so it also proves the lock is still this pass's."""
+        when an extension fails, or has not answered by the time the pass must stop sending
+        (HOLD_FOR after the last one that succeeded). On PostgreSQL it runs on the session
+        that holds the dispatch lock (a bare round trip when no batch is in hand), so it
+        also proves the lock is still this pass's."""
         while True:
             await asyncio.sleep(KEEP_EVERY)
             ids = self._held
-            async with asyncio.timeout(EXTEND_TIMEOUT):
+            started = self.clock.monotonic()
+            async with asyncio.timeout(max(0.0, self._hold_until - started)):
                 until = self.clock.now() + LEASE
                 if leader is not None:
                     if ids:
@@ -326,6 +377,8 @@ class Dispatcher:
                 elif ids:
                     async with self.db.single_write() as conn:
                         await claims_repo.extend(conn, worker=self.worker, ids=ids, until=until)
+            if ids is self._held:  # a new batch, claimed meanwhile, has a lease of its own
+                self._hold_until = started + HOLD_FOR
 
     async def _dispatch(
         self, batch: list[Reminder], counts: PassCounts, sent_to: dict[int, int]
@@ -388,8 +441,8 @@ class Dispatcher:
     ) -> None:
         chat = job.user.telegram_id
         for index, (reminder, rung) in enumerate(job.single):
-            if self._stopping:
-                return  # the pass gives back what was not sent
+            if not self._may_send():
+                return  # a stopping pass gives back what was not sent
             lead = leads[reminder.lead_id]
             now = self.clock.now()
             card = _card(reminder, lead)
@@ -402,6 +455,8 @@ class Dispatcher:
                     ),
                 )
             )
+            if result.outcome == "withheld":
+                return  # the pass stops; a stopping pass gives back what was not sent
             if result.outcome == "blocked":
                 await self._unreachable(job, counts, rest=job.single[index:] + job.digest)
                 return
@@ -411,7 +466,7 @@ class Dispatcher:
             sent_to[chat] = sent_to.get(chat, 0) + 1
             self._delivered(reminder, rung, result.message_id, False, counts)
             await self._sent()
-        if job.digest and not self._stopping:
+        if job.digest and self._may_send():
             now = self.clock.now()
             items = [
                 render.DigestItem(
@@ -429,6 +484,8 @@ class Dispatcher:
                     reply_markup=render.digest_keyboard(self.links.app_url),
                 )
             )
+            if result.outcome == "withheld":
+                return  # the pass stops; a stopping pass gives back what was not sent
             if result.outcome == "blocked":
                 await self._unreachable(job, counts, rest=job.digest)
                 return
@@ -460,9 +517,12 @@ class Dispatcher:
         self._pending.append(Delivery(reminder, rung, message_id, via_digest))
 
     async def _send(self, message: Outgoing) -> SendResult:
+        """Send when a permit is free and the pass may still send: asked by the sender
+        right before the request, after the waits for a permit and a slot, which can be
+        long. Withheld otherwise."""
         await self._permits.acquire()
         try:
-            result = await self.sender.send(message)
+            result = await self.sender.send(message, self._may_send)
         except BaseException:
             self._permits.release()
             raise
@@ -478,12 +538,17 @@ class Dispatcher:
 
     async def _flush(self) -> None:
         async with self._record_lock:
-            pending, self._pending = self._pending, []
-            messages, self._unrecorded_messages = self._unrecorded_messages, 0
+            # Taken off the list only once recorded: a flush cut short (the pass stopping)
+            # leaves them for the record after the stop. Recording twice is harmless, as
+            # the first record releases the claim that the second is guarded by.
+            pending = list(self._pending)
+            messages = self._unrecorded_messages
             if pending:
                 await steps_service.record_deliveries(
                     self.db, self.worker, pending, self._schedules, self.clock.now()
                 )
+            del self._pending[: len(pending)]
+            self._unrecorded_messages -= messages
             # Only once recorded. A record that failed fails the pass, and its messages,
             # still unrecorded, keep their permits until the next pass starts afresh:
             # released here, they let the other jobs send more before they are cancelled

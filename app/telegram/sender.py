@@ -51,7 +51,7 @@ TRANSIENT_ATTEMPTS = 4
 BACKOFF_BASE = 0.5
 MAX_RETRY_AFTER_ROUNDS = 20
 
-Outcome = Literal["sent", "blocked", "failed"]
+Outcome = Literal["sent", "blocked", "failed", "withheld"]
 ChatKey = int | str
 T = TypeVar("T")
 
@@ -155,11 +155,18 @@ class Sender:
         self.pacer = Pacer(clock, global_rate, per_chat_rate)
         self._on_retry_after = on_retry_after
 
-    async def send(self, message: Outgoing) -> SendResult:
+    async def send(
+        self, message: Outgoing, may_send: Callable[[], bool] | None = None
+    ) -> SendResult:
+        """Send at the pace, retrying what Telegram asks to retry. `may_send`, asked right
+        before each attempt (after the wait for a slot, which can be long), can withhold it:
+        the outcome is then "withheld" and nothing went out."""
         transient = 0
         rounds = 0
         while True:
             await self.pacer.slot(message.chat_id)
+            if may_send is not None and not may_send():
+                return SendResult("withheld")
             paced = _sent_by_sender.set(True)
             try:
                 message_id = await self.transport.send_message(message)

@@ -273,8 +273,8 @@ async def test_a_step_closed_while_its_message_was_sent_keeps_its_state(
     async with dispatch_env(db, clock) as env:
         original = env.sender.send
 
-        async def send_then_press(message):  # type: ignore[no-untyped-def]
-            result = await original(message)
+        async def send_then_press(message, may_send=None):  # type: ignore[no-untyped-def]
+            result = await original(message, may_send)
             await steps_service.close_step(db, user, rid, "complete", clock.now())
             return result
 
