@@ -1,13 +1,16 @@
-"""The shapes the REST API reads and writes (CONTRACT.md), shared by services and routers.
+"""The shapes the REST API reads and writes (CONTRACT.md): every request and response
+schema, in one place. Routers build the responses from the services' read models
+(app.domain.views), which the schemas read by attribute.
 
-Pydantic only: no FastAPI here, so services can build these without knowing about HTTP.
+Pydantic only, no FastAPI. The plan input (PlanIn) is also the one statement of a plan's
+rules for plans that do not come through HTTP (the bot's, a model's).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AwareDatetime,
@@ -17,6 +20,7 @@ from pydantic import (
     Field,
     Strict,
     StrictBool,
+    field_validator,
 )
 
 from app.domain.plans import (
@@ -27,6 +31,7 @@ from app.domain.plans import (
     Channel,
     DisplayStatus,
 )
+from app.domain.users import User, iana_zones
 
 MAX_NAME = 200
 MAX_CONTEXT = 8000
@@ -126,7 +131,13 @@ class SnoozeIn(BaseModel):
     days: Annotated[int, Strict(), Field(ge=1, le=30), INTEGRAL]
 
 
+# Responses are read from the services' read models (frozen dataclasses) by attribute.
+_READ = ConfigDict(from_attributes=True)
+
+
 class StepOut(BaseModel):
+    model_config = _READ
+
     step_id: int
     reminder_id: int | None
     position: int
@@ -149,6 +160,8 @@ class StepOut(BaseModel):
 
 
 class LeadOut(BaseModel):
+    model_config = _READ
+
     id: int
     name: str
     company: str | None
@@ -174,6 +187,8 @@ class LeadCreatedOut(LeadOut):
 
 
 class Summary(BaseModel):
+    model_config = _READ
+
     active_plans: int
     overdue_steps: int
     leads_with_overdue: int
@@ -182,11 +197,15 @@ class Summary(BaseModel):
 
 
 class PlansOut(BaseModel):
+    model_config = _READ
+
     summary: Summary
     leads: list[LeadOut]
 
 
 class ActivityOut(BaseModel):
+    model_config = _READ
+
     id: int
     step_id: int | None
     activity_type: str
@@ -204,3 +223,102 @@ class StepChangeOut(BaseModel):
     lead_id: int
     step: StepOut
     moved_steps: list[int] = Field(description="step_ids of later steps moved by this change")
+
+
+class DraftOut(BaseModel):
+    text: str | None
+    generated_at: datetime | None
+    source: Literal["llm", "template", "plan", "none"]
+
+
+class ErrorOut(BaseModel):
+    """Every refusal but a 422: `{"detail": "why"}`."""
+
+    detail: str
+
+
+class MeOut(BaseModel):
+    telegram_id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    timezone: str
+    timezone_set: bool
+    work_start: str
+    work_end: str
+    workdays: list[int]
+    reminders_paused: bool
+    paused_until: datetime | None
+    blocked: bool
+
+    @classmethod
+    def of(cls, user: User) -> Self:
+        return cls(
+            telegram_id=user.telegram_id,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            username=user.username,
+            timezone=user.timezone,
+            timezone_set=user.timezone_set_at is not None,
+            work_start=user.work_start,
+            work_end=user.work_end,
+            workdays=list(user.workdays),
+            reminders_paused=user.reminders_paused,
+            paused_until=user.paused_until,
+            blocked=user.blocked_at is not None,
+        )
+
+
+# The document states what JSON Schema can: a real clock time, a real weekday, a zone name
+# from the list the server accepts. Rules across fields (hours end after they start) and
+# against the clock (a pause ends in the future) are in the descriptions.
+HHMM = Annotated[str, Field(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")]
+Weekday = Annotated[int, Strict(), Field(ge=1, le=7), INTEGRAL]
+
+
+def _zone_names(schema: dict[str, Any]) -> None:
+    _no_null_default(schema)
+    schema["enum"] = sorted(iana_zones())
+
+
+def _no_null_default(schema: dict[str, Any]) -> None:
+    # Left out means "keep"; a documented default of null would contradict the type.
+    schema.pop("default", None)
+
+
+def _optional(**kwargs: Any) -> Any:
+    kwargs.setdefault("json_schema_extra", _no_null_default)
+    return Field(default=None, **kwargs)
+
+
+class MePatch(BaseModel):
+    """Only the fields sent are changed; `paused_until: null` lifts a timed pause.
+
+    The other settings have no "unset" value: they may be left out, never sent as null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: Annotated[str, Field(max_length=64)] = _optional(
+        examples=["Europe/Berlin"],
+        description="An IANA time zone name",
+        json_schema_extra=_zone_names,
+    )
+    work_start: HHMM = _optional(examples=["09:00"], description="Before work_end")
+    work_end: HHMM = _optional(examples=["18:00"], description="After work_start")
+    workdays: Annotated[list[Weekday], Field(min_length=1, max_length=7)] = _optional(
+        description="ISO weekdays, 1 (Mon) to 7 (Sun)"
+    )
+    reminders_paused: StrictBool = _optional()
+    paused_until: ApiDatetime | None = Field(
+        default=None,
+        description="Reminders resume then, a moment in the future; null lifts a timed pause",
+    )
+
+    @field_validator(
+        "timezone", "work_start", "work_end", "workdays", "reminders_paused", mode="before"
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep it")
+        return value

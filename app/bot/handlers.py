@@ -20,8 +20,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from app.container import Container
 from app.domain.users import TelegramProfile, User
+from app.domain.views import LeadRead
 from app.logs import exception_summary
-from app.schemas import MAX_CONTEXT, MAX_NAME, LeadOut
+from app.schemas import MAX_CONTEXT, MAX_NAME
 from app.services import notes as notes_service
 from app.services import plans as plans_service
 from app.services import steps as steps_service
@@ -148,16 +149,10 @@ async def _close(
 
 
 async def _lead_summary(container: Container, user: User, reminder_id: int) -> str:
-    plans = await plans_service.list_plans(container.db, user, container.clock.now())
-    for lead in plans.leads:
-        for step in lead.steps:
-            if step.reminder_id == reminder_id:
-                done = sum(s.status in ("done", "skipped") for s in lead.steps)
-                who = lead.name + (f" · {lead.company}" if lead.company else "")
-                return f"{who}\nPlan: {done}/{len(lead.steps)} steps closed, {lead.plan_status}."[
-                    :200
-                ]
-    raise NotFound("reminder")
+    lead = await plans_service.lead_progress(container.db, user, reminder_id)
+    who = lead.name + (f" · {lead.company}" if lead.company else "")
+    closed = f"{lead.steps_closed}/{lead.steps_total} steps closed"
+    return f"{who}\nPlan: {closed}, {lead.plan_status}."[:200]
 
 
 async def _settle(query: CallbackQuery, outcome: str) -> None:
@@ -343,7 +338,7 @@ def _without_nul(text: str) -> str:
     return text.replace("\x00", "")
 
 
-def lead_plan_summary(lead: LeadOut, source: str) -> str:
+def lead_plan_summary(lead: LeadRead, source: str) -> str:
     who = lead.name + (f" · {lead.company}" if lead.company else "")
     by = "written by the AI model" if source == "llm" else "from the built-in templates"
     lines = [f"🗂 New lead: {who}", f"Plan of {len(lead.steps)} steps ({by}):"]

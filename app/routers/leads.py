@@ -37,12 +37,13 @@ async def create_lead(
             lead, source = await plans_service.create_generated_lead(
                 container.db, container.writer, user, fields, container.clock.now()
             )
-            return LeadCreatedOut(**lead.model_dump(), plan_source=source)
+            created = LeadCreatedOut.model_validate(lead)
+            return created.model_copy(update={"plan_source": source})
         specs, history = specs_of(body.plan.steps) if body.plan else (None, None)
         lead = await plans_service.create_lead(
             container.db, user, fields, specs, container.clock.now(), history
         )
-        return LeadCreatedOut(**lead.model_dump())
+        return LeadCreatedOut.model_validate(lead)
     except Invalid as exc:
         # The plan's rules name fields of the plan; here it sits under "plan" in the body.
         raise unprocessable(("plan", *exc.loc), exc.message) from None
@@ -69,10 +70,4 @@ async def add_note(
     entry = await notes_service.add_note(
         container.db, user, lead_id, body.text, container.clock.now()
     )
-    return ActivityOut(
-        id=entry.id,
-        step_id=entry.step_id,
-        activity_type=entry.activity_type,
-        details=entry.details,
-        created_at=entry.created_at,
-    )
+    return ActivityOut.model_validate(entry)

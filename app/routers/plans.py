@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from app.auth import CurrentUser
 from app.container import Container, get_container
+from app.domain.views import LeadDetail, PlansPage
 from app.routers.ids import LeadId
 from app.routers.responses import BODY_ERRORS, DATABASE_ERRORS, errors, model_response
-from app.schemas import LeadDetailOut, LeadOut, PlanIn, PlansOut
+from app.schemas import ActivityOut, LeadDetailOut, LeadOut, PlanIn, PlansOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services.plans import PlanFilter, PlanSort, specs_of
@@ -29,16 +30,28 @@ async def list_plans(
         user,
         container.clock.now(),
         container.plans_cache,
+        _plans_json,
         filter_by=filter,
         sort=sort,
     )
     return Response(body, media_type="application/json")
 
 
+def _plans_json(page: PlansPage) -> bytes:
+    return PlansOut.model_validate(page).model_dump_json().encode()
+
+
+def _detail_out(detail: LeadDetail) -> LeadDetailOut:
+    lead = LeadOut.model_validate(detail.lead)
+    return LeadDetailOut(
+        **dict(lead), activity=[ActivityOut.model_validate(a) for a in detail.activity]
+    )
+
+
 @router.get("/plans/{lead_id}", response_model=LeadDetailOut, responses=errors(404))
 async def get_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> Response:
-    plan = await plans_service.get_plan(container.db, user, lead_id, container.clock.now())
-    return model_response(plan)
+    detail = await plans_service.get_plan(container.db, user, lead_id, container.clock.now())
+    return model_response(_detail_out(detail))
 
 
 @router.put("/plans/{lead_id}/steps", responses=errors(404, *BODY_ERRORS))
@@ -50,18 +63,22 @@ async def replace_steps(
     lead, reminders = await steps_service.replace_steps(
         container.db, user, lead_id, specs, now, history
     )
-    return plans_service.lead_view(lead, reminders, user, now)
+    return LeadOut.model_validate(plans_service.lead_view(lead, reminders, user, now))
 
 
 @router.post("/plans/{lead_id}/pause", responses=errors(404, 409))
 async def pause_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> LeadOut:
     now = container.clock.now()
     await steps_service.pause_plan(container.db, user, lead_id, now)
-    return await plans_service.get_plan(container.db, user, lead_id, now)
+    return LeadOut.model_validate(
+        (await plans_service.get_plan(container.db, user, lead_id, now)).lead
+    )
 
 
 @router.post("/plans/{lead_id}/resume", responses=errors(404, 409))
 async def resume_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> LeadOut:
     now = container.clock.now()
     await steps_service.resume_plan(container.db, user, lead_id, now)
-    return await plans_service.get_plan(container.db, user, lead_id, now)
+    return LeadOut.model_validate(
+        (await plans_service.get_plan(container.db, user, lead_id, now)).lead
+    )

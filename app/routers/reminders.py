@@ -1,17 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel
 
 from app.auth import CurrentUser
 from app.container import Container, get_container
 from app.domain.users import User
 from app.routers.ids import ReminderId
 from app.routers.responses import BODY_ERRORS, DATABASE_ERRORS, errors, model_response
-from app.schemas import SnoozeIn, StepChangeOut
+from app.schemas import DraftOut, SnoozeIn, StepChangeOut, StepOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services.steps import StepChange
@@ -22,12 +21,13 @@ Deps = Annotated[Container, Depends(get_container)]
 
 def _out(change: StepChange, user: User, now: datetime) -> StepChangeOut:
     view = plans_service.lead_view(change.lead, change.reminders, user, now)
-    step = next(s for s in view.steps if s.reminder_id == change.reminder.id)
+    step = view.step_for(change.reminder.id)
+    assert step is not None, "a changed step is among its lead's steps"
     return StepChangeOut(
         changed=change.changed,
         plan_completed=change.plan_completed,
         lead_id=change.lead.id,
-        step=step,
+        step=StepOut.model_validate(step),
         moved_steps=change.moved,
     )
 
@@ -59,12 +59,6 @@ async def snooze(
     now = container.clock.now()
     change = await steps_service.snooze(container.db, user, reminder_id, body.days, now)
     return model_response(_out(change, user, now))
-
-
-class DraftOut(BaseModel):
-    text: str | None
-    generated_at: datetime | None
-    source: Literal["llm", "template", "plan", "none"]
 
 
 @router.get("/reminders/{reminder_id}/draft")

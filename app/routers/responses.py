@@ -5,6 +5,8 @@ from typing import Any
 from fastapi import Response
 from pydantic import BaseModel
 
+from app.schemas import ErrorOut
+
 
 def model_response(model: BaseModel, status_code: int = 200) -> Response:
     """Serialise straight to JSON bytes with pydantic's core.
@@ -14,12 +16,6 @@ def model_response(model: BaseModel, status_code: int = 200) -> Response:
     Routes using this still declare `response_model`, so the OpenAPI schema is unchanged.
     """
     return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
-
-
-class ErrorOut(BaseModel):
-    """Every refusal but a 422: `{"detail": "why"}`."""
-
-    detail: str
 
 
 _WHY: dict[int, str] = {

@@ -7,6 +7,7 @@ builds read models.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from app.db.database import Database
 from app.domain.calendar import WorkSchedule, local_date, next_local_midnight
 from app.domain.plans import (
+    CLOSED,
     OPEN,
     StepSpec,
     StepView,
@@ -24,6 +26,15 @@ from app.domain.plans import (
     schedule_of,
 )
 from app.domain.users import User
+from app.domain.views import (
+    ActivityRead,
+    LeadDetail,
+    LeadProgress,
+    LeadRead,
+    PlansPage,
+    PlansSummary,
+    StepRead,
+)
 from app.llm.facts import LeadFacts
 from app.llm.writer import Source, Writer
 from app.repositories import activity as activity_repo
@@ -32,16 +43,7 @@ from app.repositories import reminders as reminders_repo
 from app.repositories import users as users_repo
 from app.repositories.leads import Lead
 from app.repositories.reminders import Reminder
-from app.schemas import (
-    ActivityOut,
-    LeadDetailOut,
-    LeadOut,
-    PlanIn,
-    PlansOut,
-    StepIn,
-    StepOut,
-    Summary,
-)
+from app.schemas import PlanIn, StepIn
 from app.services import steps as steps_service
 from app.services.errors import NotFound
 from app.services.plans_cache import CachedPlans, PlansCache
@@ -60,7 +62,7 @@ async def create_lead(
     specs: list[StepSpec] | None,
     now: datetime,
     history: dict[int, HistoryIn] | None = None,
-) -> LeadOut:
+) -> LeadRead:
     """A new lead and, when steps are given, its scheduled plan: one transaction."""
     async with db.transaction() as conn:
         lead = await leads_repo.insert_lead(
@@ -111,10 +113,11 @@ async def create_generated_lead(
     user: User,
     fields: dict[str, Any],
     now: datetime,
-) -> tuple[LeadOut, Source]:
+) -> tuple[LeadRead, Source]:
     """A new lead with a written plan: the model's when it answers validly in time, else the
-    offline writer's. Either goes through the same validation (app.schemas) and scheduling
-    as a posted plan."""
+    offline writer's. Either goes through the same validation and scheduling as a posted
+    plan: the plan input schema (app.schemas.PlanIn) is the one statement of a plan's rules,
+    whoever wrote the plan."""
     facts = LeadFacts(
         name=str(fields["name"]),
         company=fields.get("company"),
@@ -142,7 +145,7 @@ async def list_plans(
     *,
     filter_by: PlanFilter | None = None,
     sort: PlanSort = "next_due",
-) -> PlansOut:
+) -> PlansPage:
     """All of a user's leads with their steps: two queries whatever the number of leads."""
     plans, _ = await _build_plans(db, user, now, filter_by, sort)
     return plans
@@ -153,11 +156,13 @@ async def plans_document(
     user: User,
     now: datetime,
     cache: PlansCache,
+    encode: Callable[[PlansPage], bytes],
     *,
     filter_by: PlanFilter | None = None,
     sort: PlanSort = "next_due",
 ) -> bytes:
-    """list_plans as JSON bytes, served from `cache` while nothing it shows has changed.
+    """list_plans as the caller encodes it (the API's JSON), served from `cache` while
+    nothing it shows has changed.
 
     The version is read before the data, so an entry is never newer than its key: a change
     committed in between makes the next request miss, never serve a stale answer.
@@ -171,7 +176,7 @@ async def plans_document(
         if body is not None:
             return body
     plans, valid_until = await _build_plans(db, user, now, filter_by, sort)
-    body = plans.model_dump_json().encode()
+    body = encode(plans)
     if version is not None:
         cache.put(key, CachedPlans(version, schedule, now, valid_until, body))
     return body
@@ -183,7 +188,7 @@ async def _build_plans(
     now: datetime,
     filter_by: PlanFilter | None,
     sort: PlanSort,
-) -> tuple[PlansOut, datetime | None]:
+) -> tuple[PlansPage, datetime | None]:
     """The answer, and the first instant at which time alone would change it."""
     async with db.read() as conn:
         leads = await leads_repo.list_for_user(conn, user.telegram_id)
@@ -219,21 +224,20 @@ async def _build_plans(
     ]
     # "Due today" in the summary follows the user's calendar day.
     changes.append(next_local_midnight(now, schedule))
-    return PlansOut(summary=summary, leads=views), min(changes)
+    return PlansPage(summary=summary, leads=tuple(views)), min(changes)
 
 
-async def get_plan(db: Database, user: User, lead_id: int, now: datetime) -> LeadDetailOut:
+async def get_plan(db: Database, user: User, lead_id: int, now: datetime) -> LeadDetail:
     async with db.read() as conn:
         lead = await leads_repo.get(conn, lead_id, user.telegram_id)
         if lead is None:
             raise NotFound("lead")
         reminders = await reminders_repo.for_lead(conn, lead_id)
         activity = await activity_repo.for_lead(conn, lead_id)
-    view = lead_view(lead, reminders, user, now)
-    return LeadDetailOut(
-        **view.model_dump(),
-        activity=[
-            ActivityOut(
+    return LeadDetail(
+        lead=lead_view(lead, reminders, user, now),
+        activity=tuple(
+            ActivityRead(
                 id=a.id,
                 step_id=a.step_id,
                 activity_type=a.activity_type,
@@ -241,7 +245,29 @@ async def get_plan(db: Database, user: User, lead_id: int, now: datetime) -> Lea
                 created_at=a.created_at,
             )
             for a in activity
-        ],
+        ),
+    )
+
+
+async def lead_progress(db: Database, user: User, reminder_id: int) -> LeadProgress:
+    """How far the plan of a reminder's lead has come: what the bot's "View lead" shows."""
+    async with db.read() as conn:
+        reminder = await reminders_repo.get_owned(conn, reminder_id, user.telegram_id)
+        lead = None
+        if reminder is not None:
+            lead = await leads_repo.get(conn, reminder.lead_id, user.telegram_id)
+        if reminder is None or lead is None:
+            raise NotFound("reminder")
+        reminders = await reminders_repo.for_lead(conn, lead.id)
+    shown = {step.step_id for step in lead.plan.steps}
+    # The steps the plan shows (as lead_view does: a step without a reminder is not shown).
+    steps = [r for r in reminders if r.step_id in shown]
+    return LeadProgress(
+        name=lead.name,
+        company=lead.company,
+        steps_closed=sum(r.status in CLOSED for r in steps),
+        steps_total=len(steps),
+        plan_status=lead.plan_status,
     )
 
 
@@ -251,13 +277,13 @@ def lead_view(
     user: User,
     now: datetime,
     schedule: WorkSchedule | None = None,
-) -> LeadOut:
+) -> LeadRead:
     """The plan as the JSON describes it, dated and stated by its reminders."""
     if schedule is None:
         schedule = schedule_of(user)
     by_step = {r.step_id: r for r in reminders}
     paused = lead.plan_status == "paused"
-    steps: list[StepOut] = []
+    steps: list[StepRead] = []
     waiting_for: int | None = None
     next_due: datetime | None = None
     next_step: int | None = None
@@ -282,7 +308,7 @@ def lead_view(
         if is_open and next_due is None:
             next_due, next_step = reminder.due_at, reminder.step_id
         steps.append(
-            StepOut(
+            StepRead(
                 step_id=reminder.step_id,
                 reminder_id=reminder.id,
                 position=position,
@@ -304,7 +330,7 @@ def lead_view(
         )
         if is_open and waiting_for is None:
             waiting_for = reminder.step_id
-    return LeadOut(
+    return LeadRead(
         id=lead.id,
         name=lead.name,
         company=lead.company,
@@ -318,11 +344,11 @@ def lead_view(
         next_due_at=next_due,
         next_step_id=next_step,
         overdue_steps=overdue,
-        steps=steps,
+        steps=tuple(steps),
     )
 
 
-def _summary(views: list[LeadOut], now: datetime, schedule: WorkSchedule) -> Summary:
+def _summary(views: list[LeadRead], now: datetime, schedule: WorkSchedule) -> PlansSummary:
     today = local_date(now, schedule)
     due_today = 0
     overdue = 0
@@ -341,7 +367,7 @@ def _summary(views: list[LeadOut], now: datetime, schedule: WorkSchedule) -> Sum
                 and local_date(step.due_at, schedule) <= today
             ):
                 due_today += 1
-    return Summary(
+    return PlansSummary(
         active_plans=sum(v.plan_status == "active" for v in views),
         overdue_steps=overdue,
         leads_with_overdue=leads_overdue,

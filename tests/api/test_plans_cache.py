@@ -16,6 +16,7 @@ from app.clock import ManualClock
 from app.container import Container
 from app.db.database import Database
 from app.main import create_app
+from app.schemas import PlansOut
 from app.services import plans as plans_service
 from app.services import users as users_service
 from app.settings import Settings
@@ -55,7 +56,8 @@ async def fresh(db: Database, clock: ManualClock, **params: str) -> Json:
         filter_by=params.get("filter"),  # type: ignore[arg-type]
         sort=params.get("sort", "next_due"),  # type: ignore[arg-type]
     )
-    return plans.model_dump(mode="json")
+    out: Json = PlansOut.model_validate(plans).model_dump(mode="json")
+    return out
 
 
 async def test_cached_plans_always_match_a_fresh_build(

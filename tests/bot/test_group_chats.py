@@ -13,7 +13,7 @@ from app.bot.handlers import PRIVATE_ONLY
 from app.clock import ManualClock
 from app.db.database import Database
 from app.db.tables import lead_activity_log, lead_registry, scheduled_reminders, users
-from app.schemas import LeadOut
+from app.domain.views import LeadRead
 from tests.bot.support import post_update
 from tests.scheduler.support import make_lead, make_user
 from tests.support.fake_telegram import FakeTelegram, callback_query_update, message_update
@@ -37,7 +37,7 @@ SILENT = ["hello everyone", "/today@some_other_bot", "/weather", "Bea, Acme — 
 
 
 @pytest.fixture
-async def lead(db: Database, clock: ManualClock) -> LeadOut:
+async def lead(db: Database, clock: ManualClock) -> LeadRead:
     """ME with a lead whose first step is due: what a group must never be shown."""
     user = await make_user(db, clock, ME)
     return await make_lead(db, clock, user, [0, 3], name="Bea Secretlead")
@@ -103,7 +103,7 @@ async def test_chatter_joins_and_other_bots_commands_in_a_group_get_nothing(
     http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    lead: LeadOut,
+    lead: LeadRead,
     kind: str,
 ) -> None:
     before = await _snapshot(db)
@@ -146,7 +146,7 @@ async def test_a_forged_press_from_a_group_changes_nothing(
     http: httpx.AsyncClient,
     fake: FakeTelegram,
     db: Database,
-    lead: LeadOut,
+    lead: LeadRead,
     kind: str,
     action: str,
 ) -> None:

@@ -16,10 +16,10 @@ from app.clock import ManualClock
 from app.db.database import Database
 from app.domain.plans import StepSpec
 from app.domain.users import User
+from app.domain.views import LeadRead
 from app.llm.client import LLMClient
 from app.llm.writer import Writer
 from app.repositories import reminders as reminders_repo
-from app.schemas import LeadOut
 from app.services import notes as notes_service
 from app.services import plans as plans_service
 from app.services import steps as steps_service
@@ -69,7 +69,7 @@ async def user(db: Database, clock: ManualClock) -> User:
     return await make_user(db, clock)
 
 
-def rid(lead: LeadOut, index: int) -> int:
+def rid(lead: LeadRead, index: int) -> int:
     reminder_id = lead.steps[index].reminder_id
     assert reminder_id is not None
     return reminder_id
@@ -77,7 +77,7 @@ def rid(lead: LeadOut, index: int) -> int:
 
 async def lead_without_texts(
     db: Database, clock: ManualClock, user: User, delays: list[int], name: str = "Bo"
-) -> LeadOut:
+) -> LeadRead:
     specs = [
         StepSpec(step_id=i + 1, description=f"Step {i + 1}", delay_days=d, channel="linkedin")
         for i, d in enumerate(delays)

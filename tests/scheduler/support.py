@@ -15,10 +15,10 @@ from app.db.database import Database
 from app.db.tables import scheduled_reminders
 from app.domain.plans import StepSpec
 from app.domain.users import TelegramProfile, User
+from app.domain.views import LeadRead
 from app.links import Links
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import Dispatcher
-from app.schemas import LeadOut
 from app.services import plans as plans_service
 from app.services import users as users_service
 from app.telegram.sender import BotTransport, Sender
@@ -87,7 +87,7 @@ async def make_lead(
     *,
     name: str = "Lead",
     company: str | None = "Acme",
-) -> LeadOut:
+) -> LeadRead:
     specs = [
         StepSpec(
             step_id=i + 1,

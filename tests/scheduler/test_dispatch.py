@@ -118,7 +118,7 @@ async def test_the_whole_ladder_respects_working_hours(db: Database, clock: Manu
     assert row["nudge_stage"] == 0
     assert row["reminder_count"] == 3
     assert (await activity_types(db)).count("step_auto_snoozed") == 1
-    view = await plans_service.get_plan(db, user, lead.id, clock.now())
+    view = (await plans_service.get_plan(db, user, lead.id, clock.now())).lead
     assert view.steps[0].status == "snoozed"
     # A week later the ladder starts again from the first rung.
     clock.set(utc(2026, 3, 17, 9))

@@ -11,7 +11,7 @@ from app.clock import ManualClock
 from app.db.database import Database
 from app.domain.plans import StepSpec
 from app.domain.users import TelegramProfile, User
-from app.schemas import LeadOut
+from app.domain.views import LeadRead
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services import users as users_service
@@ -35,11 +35,11 @@ async def _owner(db: Database, clock: ManualClock) -> User:
     )
 
 
-async def _lead(db: Database, owner: User, clock: ManualClock, name: str) -> LeadOut:
+async def _lead(db: Database, owner: User, clock: ManualClock, name: str) -> LeadRead:
     return await plans_service.create_lead(db, owner, {"name": name}, SPECS, clock.now())
 
 
-def _first(lead: LeadOut) -> int:
+def _first(lead: LeadRead) -> int:
     reminder_id = lead.steps[0].reminder_id
     assert reminder_id is not None
     return reminder_id

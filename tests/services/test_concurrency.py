@@ -13,10 +13,10 @@ from app.db.database import Database
 from app.db.tables import lead_activity_log, scheduled_reminders
 from app.domain.plans import StepSpec
 from app.domain.users import TelegramProfile, User
+from app.domain.views import LeadRead
 from app.repositories import activity as activity_repo
 from app.repositories import leads as leads_repo
 from app.repositories.activity import NewActivity
-from app.schemas import LeadOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services import users as users_service
@@ -36,7 +36,7 @@ async def count_activity(db: Database, kind: str) -> int:
         )
 
 
-async def _one_step_lead(db: Database, clock: ManualClock) -> tuple[User, LeadOut, int]:
+async def _one_step_lead(db: Database, clock: ManualClock) -> tuple[User, LeadRead, int]:
     """A signed-in user with one lead whose plan is a single step due now."""
     user = await users_service.sign_in(
         db, TelegramProfile(telegram_id=1, first_name="A"), clock.now()
@@ -124,7 +124,7 @@ async def test_transitions_on_different_steps_of_one_lead_lose_nothing(
         )
     finally:
         await second_db.dispose()
-    view = await plans_service.get_plan(db, user, lead.id, clock.now())
+    view = (await plans_service.get_plan(db, user, lead.id, clock.now())).lead
     assert [s.status for s in view.steps] == ["skipped"] * 6
     assert view.plan_status == "completed"
     assert await count_activity(db, "plan_completed") == 1

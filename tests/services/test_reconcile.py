@@ -298,7 +298,7 @@ async def test_a_press_on_a_plan_edited_from_outside_keeps_what_it_does_not_chan
     assert change.changed
     done = {**plan[0], "status": "done", "completed_at": clock.now().isoformat()}
     assert await plan_of(db, lead_id) == [done, {"no": "id"}, plan[1], plan[2]]
-    view = await plans_service.get_plan(db, user, lead_id, clock.now())
+    view = (await plans_service.get_plan(db, user, lead_id, clock.now())).lead
     assert [(s.step_id, s.position, s.delay_days, s.state) for s in view.steps] == [
         (1, 0, 1, "completed"),
         (2, 2, 2, "pending"),
