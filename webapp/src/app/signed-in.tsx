@@ -4,8 +4,8 @@ import { getPlans } from '../features/leads/api/plans';
 import { queryKeys } from '../lib/query-keys';
 import { ErrorScreen } from '../components/error-screen';
 import { Spinner } from '../components/spinner';
-import { useDeviceTimeZone } from '../features/settings/hooks/use-device-time-zone';
-import { useMe } from '../features/settings/api/me';
+import { useDeviceTimeZone } from '../lib/use-device-time-zone';
+import { useMe } from '../lib/me';
 import { ApiError } from '../lib/api-client';
 
 /** Renders the app once the server has accepted who we are; explains it when it has not. */

@@ -6,7 +6,7 @@ import { Spinner } from '../../../components/spinner';
 import { ApiError } from '../../../lib/api-client';
 import { haptic } from '../../../lib/telegram';
 import { useNow } from '../../../lib/use-now';
-import { useMe } from '../../settings/api/me';
+import { useMe } from '../../../lib/me';
 import { usePlans } from '../api/plans';
 import { FILTERS, filterLeads, overdueBanner, sortLeads, type LeadFilter, type LeadSort } from '../utils/filters';
 import { LeadCard } from './lead-card';

@@ -7,7 +7,7 @@ import { useToast } from '../../../components/toast';
 import { ApiError } from '../../../lib/api-client';
 import { haptic } from '../../../lib/telegram';
 import { useNow } from '../../../lib/use-now';
-import { useMe } from '../../settings/api/me';
+import { useMe } from '../../../lib/me';
 import { useDeleteLead, usePausePlan } from '../api/plan-edits';
 import { usePlan } from '../api/plans';
 import { useStepActions } from '../hooks/use-step-actions';

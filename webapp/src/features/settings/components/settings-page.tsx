@@ -8,7 +8,7 @@ import { haptic } from '../../../lib/telegram';
 import { deviceTimeZone, formatDate, isValidTimeZone, localDate, startOfLocalDate } from '../../../lib/time';
 import type { Me, MePatch } from '../../../types/api';
 import { useNow } from '../../../lib/use-now';
-import { useMe, useUpdateMe } from '../api/me';
+import { useMe, useUpdateMe } from '../../../lib/me';
 
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 const field = 'w-full rounded-lg bg-bg2 px-2 py-1.5';

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api } from '../../../lib/api-client';
-import { queryKeys } from '../../../lib/query-keys';
-import type { Me, MePatch } from '../../../types/api';
+import { api } from './api-client';
+import { queryKeys } from './query-keys';
+import type { Me, MePatch } from '../types/api';
 
 export function getMe(): Promise<Me> {
   return api<Me>('/me');
@@ -18,7 +18,7 @@ export function useUpdateMe() {
     onSuccess: (me) => {
       client.setQueryData(queryKeys.me(), me);
       // Working hours and the time zone move every due date.
-      return client.invalidateQueries({ queryKey: queryKeys.all, predicate: (q) => q.queryKey[1] !== 'me' });
+      return client.invalidateQueries({ queryKey: queryKeys.all, predicate: (q) => q.queryKey[1] !== queryKeys.me()[1] });
     },
   });
 }

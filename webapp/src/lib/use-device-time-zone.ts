@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
-import { deviceTimeZone, isValidTimeZone } from '../../../lib/time';
-import type { Me } from '../../../types/api';
-import { useUpdateMe } from '../api/me';
+import { deviceTimeZone, isValidTimeZone } from './time';
+import type { Me } from '../types/api';
+import { useUpdateMe } from './me';
 
 /** On first open, the user's time zone becomes the device's; later it is theirs to edit. */
 export function useDeviceTimeZone(me: Me | undefined): void {
