@@ -188,7 +188,8 @@ _moved = (
 _logged = (
     insert(log_table)
     .from_select(
-        list(activity_repo.ROW_COLUMNS),
+        # A delivery is the dispatcher's, never a person's action: nothing to undo.
+        ["lead_id", "telegram_id", "step_id", "activity_type", "details", "created_at"],
         select(
             _delivered.c.lead_id,
             _delivered.c.telegram_id,
