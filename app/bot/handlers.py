@@ -19,6 +19,7 @@ from aiogram.types import CallbackQuery, ErrorEvent, Message, WebAppInfo
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from app.container import Container
+from app.domain.outcomes import LEAD_STATUS_WORDS, OUTCOME_WORDS
 from app.domain.users import TelegramProfile, User
 from app.domain.views import LeadRead
 from app.logs import exception_summary
@@ -53,6 +54,9 @@ OUTCOME = {
     "done": "✅ Done",
     "skip": "⏭ Skipped",
 }
+REPLIED = "Plan finished: they replied"
+# What separates a settled reminder's own text from its outcome: undo cuts it off again.
+SETTLED = "\n\n"
 TODAY_LIMIT = 10
 DRAFT_SOURCE = {
     "llm": "written by AI",
@@ -93,6 +97,12 @@ async def on_reminder_button(
         if action in ("done", "skip"):
             await _close(query, container, action, reminder_id, now)
             return
+        if action == "replied":
+            await _replied(query, container, reminder_id, now)
+            return
+        if action == "undo":
+            await _undo(query, container, reminder_id, now)
+            return
         user = await users_service.get_user(
             container.db, query.from_user.id, now, container.user_cache
         )
@@ -104,7 +114,7 @@ async def on_reminder_button(
             change = await steps_service.snooze(container.db, user, reminder_id, days, now)
             until = _local(change.reminder.due_at, user)
             await query.answer(f"Snoozed until {until}")
-            await _settle(query, f"💤 Snoozed until {until}")
+            await _settle(query, f"💤 Snoozed until {until}", undo=reminder_id)
         elif action == "draft":
             view = await container.drafts.for_user(user, reminder_id)
             text = view.text
@@ -145,26 +155,86 @@ async def _close(
     if change.plan_completed:
         toast += " — plan complete 🎉"
     await query.answer(toast)
-    await _settle(query, OUTCOME[action])
+    await _settle(query, OUTCOME[action], undo=reminder_id)
+
+
+async def _replied(
+    query: CallbackQuery, container: Container, reminder_id: int, now: datetime
+) -> None:
+    """The prospect answered: the plan ends with outcome `replied`, nothing more is sent
+    about the lead, and the reminder says so (with Undo, for a mis-tap)."""
+    change = await steps_service.finish_plan(
+        container.db, query.from_user.id, "replied", None, now, reminder_id=reminder_id
+    )
+    if not change.changed:
+        await query.answer("Already finished: they replied.")
+        return
+    await query.answer(REPLIED)
+    await _settle(query, f"💬 {REPLIED}", undo=reminder_id)
+
+
+async def _undo(
+    query: CallbackQuery, container: Container, reminder_id: int, now: datetime
+) -> None:
+    """Take the press back: the reminder gets its text and buttons again. When it can no
+    longer be undone, the alert says why and the Undo button goes."""
+    try:
+        change = await steps_service.undo(container.db, query.from_user.id, reminder_id, now)
+    except Conflict as exc:
+        await query.answer(str(exc).capitalize() + ".", show_alert=True)
+        await _drop_buttons(query)
+        return
+    await query.answer("↩ Undone")
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    # The outcome is the last paragraph _settle added; what is above it is the reminder.
+    text, _, _ = message.html_text.rpartition(SETTLED)
+    try:
+        await message.edit_text(
+            text or message.html_text,
+            parse_mode="HTML",
+            reply_markup=render.reminder_keyboard(
+                reminder_id, container.links.lead_url(change.lead.id)
+            ),
+        )
+    except TelegramAPIError as exc:
+        log.info("could not restore reminder message %s: %s", message.message_id, exc.message)
+
+
+async def _drop_buttons(query: CallbackQuery) -> None:
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    try:
+        await message.edit_reply_markup(reply_markup=None)
+    except TelegramAPIError as exc:
+        log.info("could not drop buttons of message %s: %s", message.message_id, exc.message)
 
 
 async def _lead_summary(container: Container, user: User, reminder_id: int) -> str:
     lead = await plans_service.lead_progress(container.db, user, reminder_id)
     who = lead.name + (f" · {lead.company}" if lead.company else "")
     closed = f"{lead.steps_closed}/{lead.steps_total} steps closed"
-    return f"{who}\nPlan: {closed}, {lead.plan_status}."[:200]
+    status = LEAD_STATUS_WORDS[lead.status]
+    if lead.plan_outcome is not None:
+        plan = f"finished ({OUTCOME_WORDS[lead.plan_outcome]})"
+    else:
+        plan = lead.plan_status
+    return f"{who}\nStatus: {status}\nPlan: {closed}, {plan}."[:200]
 
 
-async def _settle(query: CallbackQuery, outcome: str) -> None:
-    """Show the outcome on the reminder itself, and take its buttons away."""
+async def _settle(query: CallbackQuery, outcome: str, *, undo: int | None = None) -> None:
+    """Show the outcome on the reminder itself, and take its buttons away: all but Undo,
+    while the press can be taken back."""
     message = query.message
     if not isinstance(message, Message):
         return
     try:
         await message.edit_text(
-            f"{message.html_text}\n\n<b>{escape(outcome)}</b>"[: render.TELEGRAM_LIMIT],
+            f"{message.html_text}{SETTLED}<b>{escape(outcome)}</b>"[: render.TELEGRAM_LIMIT],
             parse_mode="HTML",
-            reply_markup=None,
+            reply_markup=render.undo_keyboard(undo) if undo is not None else None,
         )
     except TelegramAPIError as exc:
         log.info("could not edit reminder message %s: %s", message.message_id, exc.message)

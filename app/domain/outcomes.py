@@ -32,6 +32,23 @@ OUTCOME_OF_STATUS: dict[LeadStatus, Outcome] = {
 
 MAX_REASON = 200
 
+# How a person reads them.
+LEAD_STATUS_WORDS: dict[LeadStatus, str] = {
+    "analyzed": "analyzed",
+    "reached_out": "reached out",
+    "in_progress": "in progress",
+    "meeting_booked": "meeting booked",
+    "closed_won": "won",
+    "closed_lost": "lost",
+}
+OUTCOME_WORDS: dict[Outcome, str] = {
+    "replied": "they replied",
+    "meeting_booked": "meeting booked",
+    "not_interested": "not interested",
+    "closed_won": "won",
+    "closed_lost": "lost",
+}
+
 # A person's done, skip, snooze or finish can be taken back this long after it was made.
 UNDO_WINDOW = timedelta(minutes=10)
 

@@ -29,6 +29,7 @@ from app.domain.calendar import WorkSchedule
 from app.domain.escalation import AUTO_SNOOZE_DAYS, Rung, after_message
 from app.domain.outcomes import (
     OUTCOME_OF_STATUS,
+    OUTCOME_WORDS,
     STATUS_AFTER,
     UNDO_WINDOW,
     LeadStatus,
@@ -78,13 +79,6 @@ log = logging.getLogger(__name__)
 
 MAX_SNOOZE_DAYS = 30
 UNDO_MINUTES = int(UNDO_WINDOW.total_seconds() // 60)
-OUTCOME_WORDS: dict[Outcome, str] = {
-    "replied": "they replied",
-    "meeting_booked": "meeting booked",
-    "not_interested": "not interested",
-    "closed_won": "won",
-    "closed_lost": "lost",
-}
 
 # The action that closes a step, and the reminder status it leaves behind.
 _CLOSING: dict[str, ReminderStatus] = {"complete": "completed", "skip": "skipped"}

@@ -149,12 +149,17 @@ def reminder_keyboard(reminder_id: int, lead_url: str | None) -> InlineKeyboardM
                 _action_button("Snooze 3d", "snooze3", reminder_id),
             ],
             [
+                _action_button("💬 Replied", "replied", reminder_id),
                 _action_button("Skip", "skip", reminder_id),
-                _action_button("View draft", "draft", reminder_id),
-                lead,
             ],
+            [_action_button("View draft", "draft", reminder_id), lead],
         ]
     )
+
+
+def undo_keyboard(reminder_id: int) -> InlineKeyboardMarkup:
+    """Under a reminder a press has settled, while the press can still be taken back."""
+    return InlineKeyboardMarkup(inline_keyboard=[[_action_button("↩ Undo", "undo", reminder_id)]])
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,10 @@ async def test_click_through_a_reminder_in_the_outbox(
     assert response.status_code == 303
     assert outbox.toasts[-1]["text"] == "✅ Done"
     assert "✅ Done" in ana["text"]
-    assert ana["reply_markup"] is None
+    # Only Undo is left, while the press can be taken back.
+    assert ana["reply_markup"] == {
+        "inline_keyboard": [[{"text": "↩ Undo", "callback_data": done.replace("done", "undo")}]]
+    }
     rid = int(done.rsplit(":", 1)[1])
     status = await reminder_status(db, rid)
     assert status == "completed"

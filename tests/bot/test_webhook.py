@@ -69,7 +69,9 @@ async def test_done_press_goes_through_the_step_service(
     [edit] = fake.calls_to("editMessageText")
     assert edit.ok
     assert "✅ Done" in edit.params["text"]
-    assert "reply_markup" not in edit.params or not edit.params["reply_markup"]
+    assert edit.params["reply_markup"] == {
+        "inline_keyboard": [[{"text": "↩ Undo", "callback_data": f"eplan:undo:{rid}"}]]
+    }
     status = await reminder_status(db, rid)
     async with db.read() as conn:
         kinds = (await conn.execute(select(lead_activity_log.c.activity_type))).scalars().all()
