@@ -109,8 +109,8 @@ describe('waiting steps', () => {
 describe('applyAction (optimistic)', async () => {
   const { applyAction } = await import('./optimistic');
   const base = {
-    id: 1, name: 'A', company: null, title: null, channel: null, context: null, status: 'active',
-    plan_status: 'active', plan_started_at: null, created_at: '2026-03-01T09:00:00Z',
+    id: 1, name: 'A', company: null, title: null, channel: null, context: null, status: 'reached_out' as const,
+    plan_outcome: null, status_reason: null, plan_status: 'active' as const, plan_started_at: null, created_at: '2026-03-01T09:00:00Z',
     next_due_at: null, next_step_id: 1, overdue_steps: 1, activity: [],
     steps: [1, 2].map((n) => ({
       step_id: n, reminder_id: 10 + n, position: n - 1, description: `s${n}`, timing: null,
