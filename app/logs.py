@@ -106,7 +106,8 @@ def configure_logging(settings: Settings) -> None:
     # Alembic narrates every start-up at INFO; one line of our own says where the schema is.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # aiogram logs a line for every update it handles; that belongs to debugging, not to
-    # a log read by people (and it costs a few percent of a button press).
+    # a log read by people (and it slows every button press: BENCHMARKS.md, "Figures behind
+    # design choices").
     logging.getLogger("aiogram.event").setLevel(
         logging.NOTSET if settings.log_level == "DEBUG" else logging.WARNING
     )

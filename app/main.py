@@ -58,10 +58,11 @@ def create_app(
 
     `freeze_heap` is for the server process (`app.main:app`): once started, it moves every
     object alive then (the pydantic models, SQLAlchemy's tables, the routes, the modules)
-    out of the garbage collector's view. They live as long as the process
-    anyway, and without this every full collection walks them all, stalling the event loop
-    for 100-200 ms at a time: that was the webhook's p99. Not in tests, which build many
-    apps in one process and would keep each one's objects for good."""
+    out of the garbage collector's view. They live as long as the process anyway, and
+    without this every full collection walks them all, stalling the event loop long enough
+    to be the webhook's p99 (see BENCHMARKS.md, "Figures behind design choices"). Not in
+    tests, which build many apps in one process and would keep each one's objects for
+    good."""
     settings = settings if settings is not None else load_settings()
     clock = clock if clock is not None else SystemClock()
 

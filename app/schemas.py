@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from app.domain.outcomes import MAX_REASON, LeadStatus, Outcome
 from app.domain.plans import (
     MAX_DESCRIPTION,
     MAX_STEPS,
@@ -168,8 +169,10 @@ class LeadOut(BaseModel):
     title: str | None
     channel: str | None
     context: str | None
-    status: str
+    status: LeadStatus
+    status_reason: str | None = Field(description="Why the status was set, if said")
     plan_status: str
+    plan_outcome: Outcome | None = Field(description="How the plan was finished by hand")
     plan_started_at: datetime | None
     created_at: datetime
     next_due_at: datetime | None
@@ -186,6 +189,17 @@ class LeadCreatedOut(LeadOut):
     )
 
 
+class StatusCounts(BaseModel):
+    """How many of the user's leads have each status."""
+
+    analyzed: int
+    reached_out: int
+    in_progress: int
+    meeting_booked: int
+    closed_won: int
+    closed_lost: int
+
+
 class Summary(BaseModel):
     model_config = _READ
 
@@ -194,6 +208,7 @@ class Summary(BaseModel):
     leads_with_overdue: int
     due_today: int
     total_leads: int
+    by_status: StatusCounts
 
 
 class PlansOut(BaseModel):
@@ -223,6 +238,25 @@ class StepChangeOut(BaseModel):
     lead_id: int
     step: StepOut
     moved_steps: list[int] = Field(description="step_ids of later steps moved by this change")
+    undo_until: datetime | None = Field(
+        default=None,
+        description="Until when POST /reminders/{id}/undo can take this action back",
+    )
+
+
+Reason = Annotated[str, Field(min_length=1, max_length=MAX_REASON, pattern=NO_NUL)]
+
+
+class FinishIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    reason: Reason | None = None
+
+
+class FinishOut(BaseModel):
+    changed: bool = Field(description="false: the plan was already finished with this outcome")
+    lead: LeadOut
 
 
 class DraftOut(BaseModel):
@@ -317,6 +351,29 @@ class MePatch(BaseModel):
     @field_validator(
         "timezone", "work_start", "work_end", "workdays", "reminders_paused", mode="before"
     )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep it")
+        return value
+
+
+class LeadPatch(BaseModel):
+    """Only the fields sent change. `reason` goes with `status` (why it was set)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NO_NUL)] = _optional()
+    company: str | None = Field(default=None, max_length=MAX_NAME, pattern=NO_NUL)
+    title: str | None = Field(default=None, max_length=MAX_NAME, pattern=NO_NUL)
+    channel: Channel | None = None
+    context: str | None = Field(default=None, max_length=MAX_CONTEXT, pattern=NO_NUL)
+    status: LeadStatus = _optional(
+        description="meeting_booked, closed_won or closed_lost finish an active plan"
+    )
+    reason: Reason | None = None
+
+    @field_validator("name", "status", mode="before")
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # First, before anything imports aiogram: its models are then built on first use, as in the
-# service (app/lazy_aiogram.py). Not in bench/__init__.py: bench.bare must not import app.
+# service (app/patches/lazy_aiogram.py). Not in bench/__init__.py: bench.bare must not import app.
 import app  # noqa: F401
 
 # isort: split

@@ -25,7 +25,7 @@ with `@@ ` so nothing else printed can be mistaken for one.
 from __future__ import annotations
 
 # First, before anything imports aiogram: its models are then built on first use, as in the
-# service (app/lazy_aiogram.py). Not in bench/__init__.py: bench.bare must not import app.
+# service (app/patches/lazy_aiogram.py). Not in bench/__init__.py: bench.bare must not import app.
 import app  # noqa: F401
 
 # isort: split

@@ -317,7 +317,7 @@ def render_cost(repeat: int = 20_000) -> dict[str, float]:
         title=None,
         channel="email",
         context=None,
-        status="new",
+        status="analyzed",
         plan=parse_plan(
             [
                 {

@@ -62,10 +62,10 @@ class Database:
     async def _sqlite_writer(self) -> AsyncIterator[None]:
         """SQLite has one writer at a time. This process's writers queue here, in order,
         instead of each polling SQLite's lock through the busy handler, whose growing
-        sleeps (up to 100 ms each) made eight concurrent writers a one-second p99 and left
-        the lock idle between sleeps. Writers in other processes still meet the busy
-        timeout at BEGIN IMMEDIATE; a writer of this process waits as long, then fails
-        the same way."""
+        sleeps (up to 100 ms each) gave concurrent writers a long tail of waits and left
+        the lock idle between sleeps (see BENCHMARKS.md, "Figures behind design choices").
+        Writers in other processes still meet the busy timeout at BEGIN IMMEDIATE; a writer
+        of this process waits as long, then fails the same way."""
         loop = asyncio.get_running_loop()
         if self._writer is None or self._writer_loop is not loop:
             self._writer, self._writer_loop = asyncio.Lock(), loop

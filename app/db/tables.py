@@ -80,14 +80,26 @@ lead_registry = Table(
     Column("title", Text),
     Column("channel", String(16)),
     Column("context", Text),
-    Column("status", String(32), nullable=False, server_default="new"),
+    Column("status", String(32), nullable=False, server_default="analyzed"),
     Column("engagement_plan", JsonDoc, nullable=False, server_default=text("'[]'")),
     Column("plan_status", String(16), nullable=False, server_default="none"),
+    Column("plan_outcome", String(32)),
+    Column("status_reason", Text),
     Column("plan_started_at", UTCDateTime),
     Column("plan_paused_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("plan_status IN ('none', 'active', 'paused', 'completed')", name="plan_status"),
+    CheckConstraint(
+        "status IN ('analyzed', 'reached_out', 'in_progress', 'meeting_booked', "
+        "'closed_won', 'closed_lost')",
+        name="status",
+    ),
+    CheckConstraint(
+        "plan_outcome IS NULL OR plan_outcome IN ('replied', 'meeting_booked', "
+        "'not_interested', 'closed_won', 'closed_lost')",
+        name="plan_outcome",
+    ),
     Index(None, "telegram_id", "id"),
 )
 
@@ -177,6 +189,9 @@ lead_activity_log = Table(
     Column("activity_type", String(32), nullable=False),
     Column("details", JsonDoc, nullable=False, server_default=text("'{}'")),
     Column("created_at", UTCDateTime, nullable=False),
+    # A person's action on a step: what it changed, before and after, so that it can be
+    # undone within the undo window (app.services.steps.undo). Not part of the API.
+    Column("undo_state", JsonDoc),
     Index(None, "lead_id", "created_at"),
 )
 

@@ -147,10 +147,10 @@ class _Stretch:
 
 # A zone's offset changes a few times a year at most, and the reminders of one dispatch pass
 # ask about the same few days in the same few zones: probing those days an hour at a time
-# for each reminder was ~5% of a dispatch worker's CPU. Each zone keeps the last stretch it
-# probed (a week ahead, or as far as asked), and answers from it while the question fits.
-# The answer is the same with or without it: a memo, not state. One stretch per zone in
-# use, a small finite set.
+# for each reminder showed in a dispatch worker's profile (BENCHMARKS.md, "Figures behind
+# design choices"). Each zone keeps the last stretch it probed (a week ahead, or as far as
+# asked), and answers from it while the question fits. The answer is the same with or
+# without it: a memo, not state. One stretch per zone in use, a small finite set.
 _STRETCH_AHEAD = timedelta(days=7)
 _stretches: dict[ZoneInfo, _Stretch] = {}
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 # Activity that is news about a lead: what the next draft should take into account. The
 # dispatcher's own messages (sent, nudged, snoozed) are not news about the lead.
-NEWS = frozenset({"note_added", "step_completed", "step_skipped", "lead_status_changed"})
+NEWS = frozenset({"note_added", "step_completed", "step_skipped", "status_change", "lead_edited"})
 
 
 def latest_news(activity: Iterable[tuple[str, datetime]]) -> datetime | None:

@@ -56,7 +56,8 @@ DisplayStatus = Literal["done", "skipped", "due", "overdue", "upcoming", "snooze
 def schedule_of(user: User) -> WorkSchedule:
     """The user's working hours. Schedules are immutable and most users share a handful,
     so equal ones are one object: a dispatch pass over 100,000 users holds a few, not
-    100,000 (about 50 MB), and a transition skips validating the zone again."""
+    100,000 (see BENCHMARKS.md, "Figures behind design choices"), and a transition skips
+    validating the zone again."""
     return _schedule(user.timezone, user.work_start, user.work_end, frozenset(user.workdays))
 
 

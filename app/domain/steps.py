@@ -230,7 +230,8 @@ def parse_plan(raw: object) -> Plan:
 def outline(raw: object) -> tuple[tuple[int, int, StepStatus], ...]:
     """Each step's (position, step_id, status), read as parse_plan reads them, without
     building the steps: the reconcile pass compares every plan there is, and building 100,000
-    PlanSteps (and collecting them) cost it 0.5 s over 16,667 leads."""
+    PlanSteps (and collecting them) was a visible part of it (see BENCHMARKS.md, "Figures
+    behind design choices")."""
     if not isinstance(raw, list):
         return ()
     found: list[tuple[int, int, StepStatus]] = []

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.domain.outcomes import LeadStatus, Outcome
 from app.domain.plans import DisplayStatus, PlanStatus, ReminderStatus
 
 
@@ -47,8 +48,10 @@ class LeadRead:
     title: str | None
     channel: str | None
     context: str | None
-    status: str
+    status: LeadStatus
+    status_reason: str | None
     plan_status: PlanStatus
+    plan_outcome: Outcome | None
     plan_started_at: datetime | None
     created_at: datetime
     next_due_at: datetime | None
@@ -67,6 +70,7 @@ class PlansSummary:
     leads_with_overdue: int
     due_today: int
     total_leads: int
+    by_status: dict[LeadStatus, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +103,5 @@ class LeadProgress:
     steps_closed: int
     steps_total: int
     plan_status: PlanStatus
+    status: LeadStatus
+    plan_outcome: Outcome | None

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     import openai
 
 # The `openai` SDK is imported only when a client is built, that is when LLM_BASE_URL and
-# LLM_MODEL are set: it costs about 14 MB and half a second of start-up, for nothing when the
-# offline writer is all there is.
+# LLM_MODEL are set: it costs start-up memory and time (see BENCHMARKS.md, "Figures behind
+# design choices"), for nothing when the offline writer is all there is.
 
 log = logging.getLogger(__name__)
 

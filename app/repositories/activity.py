@@ -26,6 +26,10 @@ ACTIVITY_TYPES = frozenset(
         "plan_edited",
         "plan_reconciled",
         "note_added",
+        "status_change",
+        "plan_finished",
+        "step_undone",
+        "lead_edited",
     }
 )
 
@@ -48,9 +52,18 @@ class NewActivity:
     created_at: datetime
     step_id: int | None = None
     details: dict[str, Any] | None = None
+    undo_state: dict[str, Any] | None = None
 
 
-ROW_COLUMNS = ("lead_id", "telegram_id", "step_id", "activity_type", "details", "created_at")
+ROW_COLUMNS = (
+    "lead_id",
+    "telegram_id",
+    "step_id",
+    "activity_type",
+    "details",
+    "created_at",
+    "undo_state",
+)
 
 
 def row(entry: NewActivity) -> dict[str, Any]:
@@ -64,6 +77,7 @@ def row(entry: NewActivity) -> dict[str, Any]:
         "activity_type": entry.activity_type,
         "details": entry.details or {},
         "created_at": entry.created_at,
+        "undo_state": entry.undo_state,
     }
 
 
@@ -87,6 +101,36 @@ async def for_lead(conn: AsyncConnection, lead_id: int, limit: int = 200) -> lis
             activity_type=r.activity_type,
             details=dict(r.details or {}),
             created_at=r.created_at,
+        )
+        for r in await conn.execute(stmt)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class UndoCandidate:
+    id: int
+    step_id: int | None
+    activity_type: str
+    details: dict[str, Any]
+    created_at: datetime
+    undo_state: dict[str, Any] | None
+
+
+async def since(conn: AsyncConnection, lead_id: int, at: datetime) -> list[UndoCandidate]:
+    """A lead's activity from `at` on, newest first, with what each action changed."""
+    stmt = (
+        select(log_table)
+        .where(log_table.c.lead_id == lead_id, log_table.c.created_at >= at)
+        .order_by(log_table.c.id.desc())
+    )
+    return [
+        UndoCandidate(
+            id=r.id,
+            step_id=r.step_id,
+            activity_type=r.activity_type,
+            details=dict(r.details or {}),
+            created_at=r.created_at,
+            undo_state=r.undo_state,
         )
         for r in await conn.execute(stmt)
     ]

@@ -32,7 +32,8 @@ _earlier = aliased(sr, name="earlier")
 
 # The statements of every pass, built once with named parameters and reused: a pass that
 # finds nothing due is a handful of these, and building them (and their cache keys) again
-# on each call was a third of its CPU.
+# on each call was a large share of its CPU (see BENCHMARKS.md, "Figures behind design
+# choices").
 _NOW: BindParameter[Any] = bindparam("now")
 
 

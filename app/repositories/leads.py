@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.tables import lead_registry, users
 from app.db.tables import scheduled_reminders as sr
+from app.domain.outcomes import LeadStatus, Outcome
 from app.domain.plans import PlanStatus, StepStatus
 from app.domain.steps import Plan, outline, parse_plan
 from app.domain.users import User
@@ -26,7 +27,7 @@ class Lead:
     title: str | None
     channel: str | None
     context: str | None
-    status: str
+    status: LeadStatus
     # engagement_plan, parsed: the one place it is read (plan_to_json writes it back).
     plan: Plan
     plan_status: PlanStatus
@@ -34,6 +35,8 @@ class Lead:
     plan_paused_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    plan_outcome: Outcome | None = None
+    status_reason: str | None = None
 
 
 def to_lead(row: Row[Any]) -> Lead:
@@ -53,6 +56,8 @@ def to_lead(row: Row[Any]) -> Lead:
         plan_paused_at=m["plan_paused_at"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        plan_outcome=m["plan_outcome"],
+        status_reason=m["status_reason"],
     )
 
 

@@ -58,7 +58,8 @@ class Reminder:
 
 
 # Rows come from select(sr), whose columns are the table's in order; building the dataclass
-# positionally is several times faster than by name, which GET /plans feels with 600 rows.
+# positionally is faster than by name, which GET /plans feels with 600 rows (BENCHMARKS.md,
+# "Figures behind design choices").
 if tuple(c.name for c in sr.c) != Reminder.__slots__:
     raise RuntimeError("Reminder's fields must mirror scheduled_reminders' columns, in order")
 
@@ -140,8 +141,8 @@ def _still_claimed(stage_before: Any) -> list[Any]:
 
 
 # Both statements are built once with bound parameters, so SQLAlchemy compiles each once: a
-# VALUES list of literal rows is compiled anew on every call (6 ms for 16 rows), and the
-# dispatcher records every 16 messages.
+# VALUES list of literal rows is compiled anew on every call (see BENCHMARKS.md, "Figures
+# behind design choices"), and the dispatcher records every 16 messages.
 # PostgreSQL: the whole batch in one statement, joined to the arrays it arrives as: the
 # reminders that still hold their claim move up the ladder, and the activity entries of
 # exactly those are logged, in one round trip (run alone, it commits as it returns).
@@ -188,7 +189,8 @@ _moved = (
 _logged = (
     insert(log_table)
     .from_select(
-        list(activity_repo.ROW_COLUMNS),
+        # A delivery is the dispatcher's, never a person's action: nothing to undo.
+        ["lead_id", "telegram_id", "step_id", "activity_type", "details", "created_at"],
         select(
             _delivered.c.lead_id,
             _delivered.c.telegram_id,

@@ -9,7 +9,7 @@ from app.container import Container, get_container
 from app.routers.errors import unprocessable
 from app.routers.ids import LeadId
 from app.routers.responses import BODY_ERRORS, DATABASE_ERRORS, errors
-from app.schemas import ActivityOut, LeadCreatedOut, LeadIn, NoteIn
+from app.schemas import ActivityOut, LeadCreatedOut, LeadIn, LeadOut, LeadPatch, NoteIn
 from app.services import notes as notes_service
 from app.services import plans as plans_service
 from app.services import steps as steps_service
@@ -47,6 +47,27 @@ async def create_lead(
     except Invalid as exc:
         # The plan's rules name fields of the plan; here it sits under "plan" in the body.
         raise unprocessable(("plan", *exc.loc), exc.message) from None
+
+
+@router.patch("/leads/{lead_id}", responses=errors(404, *BODY_ERRORS))
+async def update_lead(
+    lead_id: LeadId,
+    body: LeadPatch,
+    user: CurrentUser,
+    container: Annotated[Container, Depends(get_container)],
+) -> LeadOut:
+    """Edit the lead. A closing status (meeting_booked, closed_won, closed_lost) finishes an
+    active plan as POST /plans/{id}/finish would; an edited fact is news for its drafts."""
+    sent = body.model_dump(exclude_unset=True)
+    status, reason = sent.pop("status", None), sent.pop("reason", None)
+    now = container.clock.now()
+    try:
+        change = await steps_service.update_lead(
+            container.db, user, lead_id, sent, status, reason, now
+        )
+    except Invalid as exc:
+        raise unprocessable(exc.loc, exc.message) from None
+    return LeadOut.model_validate(plans_service.lead_view(change.lead, change.reminders, user, now))
 
 
 @router.delete("/leads/{lead_id}", status_code=204, responses=errors(404))

@@ -9,7 +9,7 @@ from app.container import Container, get_container
 from app.domain.views import LeadDetail, PlansPage
 from app.routers.ids import LeadId
 from app.routers.responses import BODY_ERRORS, DATABASE_ERRORS, errors, model_response
-from app.schemas import ActivityOut, LeadDetailOut, LeadOut, PlanIn, PlansOut
+from app.schemas import ActivityOut, FinishIn, FinishOut, LeadDetailOut, LeadOut, PlanIn, PlansOut
 from app.services import plans as plans_service
 from app.services import steps as steps_service
 from app.services.plans import PlanFilter, PlanSort, specs_of
@@ -82,3 +82,19 @@ async def resume_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> Le
     return LeadOut.model_validate(
         (await plans_service.get_plan(container.db, user, lead_id, now)).lead
     )
+
+
+@router.post("/plans/{lead_id}/finish", responses=errors(404, 409, *BODY_ERRORS))
+async def finish_plan(
+    lead_id: LeadId, body: FinishIn, user: CurrentUser, container: Deps
+) -> FinishOut:
+    """End the plan with what really happened: open steps cancelled, the plan completed
+    with its outcome, the lead's status following (replied: in_progress; meeting_booked;
+    not_interested and closed_lost: closed_lost; closed_won). The same outcome again is
+    `changed: false`; another outcome on a finished plan is 409."""
+    now = container.clock.now()
+    change = await steps_service.finish_plan(
+        container.db, user, body.outcome, body.reason, now, lead_id=lead_id
+    )
+    lead = LeadOut.model_validate(plans_service.lead_view(change.lead, change.reminders, user, now))
+    return FinishOut(changed=change.changed, lead=lead)

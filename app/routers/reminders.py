@@ -29,6 +29,7 @@ def _out(change: StepChange, user: User, now: datetime) -> StepChangeOut:
         lead_id=change.lead.id,
         step=StepOut.model_validate(step),
         moved_steps=change.moved,
+        undo_until=change.undo_until,
     )
 
 
@@ -58,6 +59,16 @@ async def snooze(
 ) -> Response:
     now = container.clock.now()
     change = await steps_service.snooze(container.db, user, reminder_id, body.days, now)
+    return model_response(_out(change, user, now))
+
+
+@router.post("/reminders/{reminder_id}/undo", response_model=StepChangeOut, responses=errors(409))
+async def undo(reminder_id: ReminderId, user: CurrentUser, container: Deps) -> Response:
+    """Take back the last action taken on the step (done, skip, snooze, or a plan finished
+    from it) within the last 10 minutes, if nothing has changed the step since: it returns
+    to exactly the state it had. 409 says why when there is nothing to undo."""
+    now = container.clock.now()
+    change = await steps_service.undo(container.db, user, reminder_id, now)
     return model_response(_out(change, user, now))
 
 

@@ -90,5 +90,5 @@ async def webhook(request: Request) -> Response:
 
 # A plain Starlette route, not a FastAPI one: it takes nothing FastAPI would validate or
 # inject (the body is parsed as an aiogram Update here), and FastAPI's per-request
-# machinery (dependency solving, the endpoint wrapper) was ~5% of a button press.
+# machinery (dependency solving, the endpoint wrapper) showed in a press (BENCHMARKS.md).
 router.add_route("/telegram/webhook", webhook, methods=["POST"], include_in_schema=False)

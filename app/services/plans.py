@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from app.db.database import Database
 from app.domain.calendar import WorkSchedule, local_date, next_local_midnight
+from app.domain.outcomes import CLOSED_LEAD_STATUSES, LEAD_STATUSES
 from app.domain.plans import (
     CLOSED,
     OPEN,
@@ -51,7 +52,7 @@ from app.services.steps import HistoryIn
 
 log = logging.getLogger(__name__)
 
-PlanFilter = Literal["active", "overdue", "no_plan"]
+PlanFilter = Literal["active", "overdue", "no_plan", "open", "closed"]
 PlanSort = Literal["next_due", "created", "name"]
 
 
@@ -205,6 +206,10 @@ async def _build_plans(
         views = [v for v in views if v.overdue_steps > 0]
     elif filter_by == "no_plan":
         views = [v for v in views if not v.steps]
+    elif filter_by == "open":
+        views = [v for v in views if v.status not in CLOSED_LEAD_STATUSES]
+    elif filter_by == "closed":
+        views = [v for v in views if v.status in CLOSED_LEAD_STATUSES]
     if sort == "next_due":
         views.sort(key=lambda v: (v.next_due_at is None, v.next_due_at or now, v.id))
     elif sort == "name":
@@ -268,6 +273,8 @@ async def lead_progress(db: Database, user: User, reminder_id: int) -> LeadProgr
         steps_closed=sum(r.status in CLOSED for r in steps),
         steps_total=len(steps),
         plan_status=lead.plan_status,
+        status=lead.status,
+        plan_outcome=lead.plan_outcome,
     )
 
 
@@ -338,7 +345,9 @@ def lead_view(
         channel=lead.channel,
         context=lead.context,
         status=lead.status,
+        status_reason=lead.status_reason,
         plan_status=lead.plan_status,
+        plan_outcome=lead.plan_outcome,
         plan_started_at=lead.plan_started_at,
         created_at=lead.created_at,
         next_due_at=next_due,
@@ -373,4 +382,5 @@ def _summary(views: list[LeadRead], now: datetime, schedule: WorkSchedule) -> Pl
         leads_with_overdue=leads_overdue,
         due_today=due_today,
         total_leads=len(views),
+        by_status={s: sum(v.status == s for v in views) for s in LEAD_STATUSES},
     )

@@ -6,7 +6,7 @@ and on the time: an upcoming step turns due, an overdue one gains a day, a new l
 changes "due today". Each entry therefore also holds the instant its answer expires,
 computed from the steps themselves when it was built. Between those moments the same bytes
 are served again: the TMA reloads the list on every screen, and building 100 leads' worth of
-JSON costs ten times what sending it does.
+JSON costs far more than sending it does (BENCHMARKS.md, "Figures behind design choices").
 """
 
 from __future__ import annotations

@@ -27,6 +27,14 @@ from app.db.database import Database
 from app.domain import calendar, plan_changes
 from app.domain.calendar import WorkSchedule
 from app.domain.escalation import AUTO_SNOOZE_DAYS, Rung, after_message
+from app.domain.outcomes import (
+    OUTCOME_OF_STATUS,
+    STATUS_AFTER,
+    UNDO_WINDOW,
+    LeadStatus,
+    Outcome,
+    status_after_first_done,
+)
 from app.domain.plan_changes import (
     Cancel,
     Change,
@@ -54,13 +62,14 @@ from app.domain.plans import (
     resolve_delays,
     schedule_of,
 )
-from app.domain.steps import Plan, plan_to_json
+from app.domain.steps import Plan, parse_plan, plan_to_json
 from app.domain.users import User
+from app.repositories import activity as activity_repo
 from app.repositories import changes as changes_repo
 from app.repositories import leads as leads_repo
 from app.repositories import reminders as reminders_repo
 from app.repositories import users as users_repo
-from app.repositories.activity import NewActivity
+from app.repositories.activity import NewActivity, UndoCandidate
 from app.repositories.leads import Lead
 from app.repositories.reminders import Reminder
 from app.services.errors import Conflict, Invalid, NotFound
@@ -68,10 +77,30 @@ from app.services.errors import Conflict, Invalid, NotFound
 log = logging.getLogger(__name__)
 
 MAX_SNOOZE_DAYS = 30
+UNDO_MINUTES = int(UNDO_WINDOW.total_seconds() // 60)
+OUTCOME_WORDS: dict[Outcome, str] = {
+    "replied": "they replied",
+    "meeting_booked": "meeting booked",
+    "not_interested": "not interested",
+    "closed_won": "won",
+    "closed_lost": "lost",
+}
 
 # The action that closes a step, and the reminder status it leaves behind.
 _CLOSING: dict[str, ReminderStatus] = {"complete": "completed", "skip": "skipped"}
 _ACTIVITY_OF = {"complete": "step_completed", "skip": "step_skipped"}
+
+# Undo: the actions it takes back, what it leaves alone, and which values are moments.
+_UNDOABLE = frozenset({"step_completed", "step_skipped", "step_snoozed", "plan_finished"})
+_NOT_RESTORED = frozenset({"claimed_by", "claimed_until"})
+_LEAD_RESTORED = frozenset(
+    {"plan_status", "plan_paused_at", "plan_outcome", "status", "status_reason"}
+)
+_DATETIMES = frozenset(
+    {"due_at", "next_action_at", "completed_at", "planned_due_at", "plan_paused_at"}
+)
+# What happened to a lead's plan that no undo can see through.
+_PLAN_REWRITTEN = frozenset({"plan_edited", "plan_reconciled", "plan_activated"})
 
 
 @dataclass(slots=True)
@@ -84,6 +113,8 @@ class StepChange:
     changed: bool
     plan_completed: bool = False
     moved: list[int] = field(default_factory=list)
+    undo_until: datetime | None = None
+    """Until when the person's action can be taken back; None when it cannot."""
 
 
 @dataclass(slots=True)
@@ -100,6 +131,8 @@ class _Unit:
     plan: Plan | None = None
     lead_values: dict[str, Any] = field(default_factory=dict)
     inserted: bool = False
+    # The entry in `activity` of a person's action that undo may take back (see _commit).
+    undoable: int | None = None
 
     def set(self, reminder: Reminder, **values: Any) -> None:
         if "due_at" in values:
@@ -139,6 +172,26 @@ class _Unit:
     def is_open(self, reminder: Reminder) -> bool:
         return self.current(reminder).status in OPEN
 
+    def status(self) -> LeadStatus:
+        return self.lead_after().status
+
+    def set_status(self, to: LeadStatus, reason: str | None) -> bool:
+        """The lead's status, logged as a status_change; False when nothing changed."""
+        before = self.lead_after()
+        if before.status == to and (reason is None or before.status_reason == reason):
+            return False
+        self.lead_values.update(status=to, status_reason=reason)
+        details: dict[str, Any] = {"from": before.status, "to": to}
+        if reason is not None:
+            details["reason"] = reason
+        self.log("status_change", **details)
+        return True
+
+    def log_undoable(self, activity_type: str, *, step_id: int, **details: Any) -> None:
+        """A person's action on a step: undo can take it back within UNDO_WINDOW."""
+        self.undoable = len(self.activity)
+        self.log(activity_type, step_id=step_id, **details)
+
 
 async def _open_unit(
     conn: AsyncConnection,
@@ -174,7 +227,42 @@ async def _open_unit(
     return _Unit(conn=conn, lead=lead, schedule=schedule_of(user), reminders=reminders, now=now)
 
 
+def _undo_state(unit: _Unit) -> dict[str, Any]:
+    """What the action changed, before and after, as JSON: undo checks the "after" values
+    are still there (nothing changed the steps since) and writes the "before" ones back."""
+    originals = {r.id: r for r in unit.reminders}
+    reminders = {}
+    for rid, values in unit.updates.items():
+        kept = {k: v for k, v in values.items() if k not in _NOT_RESTORED}
+        reminders[str(rid)] = {
+            "before": {k: _encode(getattr(originals[rid], k)) for k in kept},
+            "after": {k: _encode(v) for k, v in kept.items()},
+        }
+    lead = {k: v for k, v in unit.lead_values.items() if k in _LEAD_RESTORED}
+    return {
+        "reminders": reminders,
+        "lead": {
+            "before": {k: _encode(getattr(unit.lead, k)) for k in lead},
+            "after": {k: _encode(v) for k, v in lead.items()},
+        },
+        "plan": plan_to_json(unit.lead.plan) if unit.plan is not None else None,
+    }
+
+
+def _encode(value: Any) -> Any:
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+
+
+def _decode(key: str, value: Any) -> Any:
+    if key in _DATETIMES and value is not None:
+        return datetime.fromisoformat(value)
+    return value
+
+
 async def _commit(unit: _Unit) -> None:
+    if unit.undoable is not None:
+        entry = unit.activity[unit.undoable]
+        unit.activity[unit.undoable] = replace(entry, undo_state=_undo_state(unit))
     lead_values = dict(unit.lead_values)
     if unit.plan is not None:
         lead_values["engagement_plan"] = plan_to_json(unit.plan)
@@ -239,6 +327,7 @@ def _view(unit: _Unit, reminder: Reminder, changed: bool, **extra: Any) -> StepC
         reminder=unit.current(reminder),
         reminders=reminders,
         changed=changed,
+        undo_until=unit.now + UNDO_WINDOW if unit.undoable is not None else None,
         **extra,
     )
 
@@ -284,7 +373,9 @@ async def close_step(
         moved = _shift_later(unit, reminder, late_days)
         _release_waiting(unit, reminder)
         unit.set_json_step(reminder.step_id, JSON_STATUS_OF[target_status], now)
-        unit.log(
+        if action == "complete" and (reached := status_after_first_done(unit.status())):
+            unit.set_status(reached, None)
+        unit.log_undoable(
             _ACTIVITY_OF[action],
             step_id=reminder.step_id,
             reminder_id=reminder.id,
@@ -315,7 +406,7 @@ async def snooze(
         # brings a step earlier than planned.
         new_due = calendar.due_at(max(now, reminder.due_at), days, unit.schedule)
         moved = _postpone(unit, reminder, new_due, status="pending")
-        unit.log(
+        unit.log_undoable(
             "step_snoozed",
             step_id=reminder.step_id,
             reminder_id=reminder.id,
@@ -418,6 +509,183 @@ async def resume_plan(db: Database, user: User, lead_id: int, now: datetime) -> 
         unit.log("plan_resumed", paused_days=days, **extra)
         await _commit(unit)
         return unit.lead_after()
+
+
+@dataclass(slots=True)
+class LeadChange:
+    """A change to a lead as a whole (its outcome, status or fields), for the caller."""
+
+    lead: Lead
+    reminders: list[Reminder]
+    changed: bool
+
+
+async def finish_plan(
+    db: Database,
+    user: User | int,
+    outcome: Outcome,
+    reason: str | None,
+    now: datetime,
+    *,
+    lead_id: int | None = None,
+    reminder_id: int | None = None,
+) -> StepChange | LeadChange:
+    """End the plan with what really happened: every open step cancelled, the plan
+    completed with its outcome, the lead's status following it. From a reminder (the bot's
+    Replied), the answer is that step's change, and undo can take it back."""
+    telegram_id, known = (user, None) if isinstance(user, int) else (user.telegram_id, user)
+    async with db.transaction() as conn:
+        unit = await _open_unit(
+            conn, telegram_id, now, known, lead_id=lead_id, reminder_id=reminder_id
+        )
+        reminder = _find(unit, reminder_id) if reminder_id is not None else None
+        changed = _finish(unit, outcome, reason, reminder)
+        if changed:
+            await _commit(unit)
+        if reminder is not None:
+            return _view(unit, reminder, changed=changed, plan_completed=changed)
+        return LeadChange(unit.lead_after(), [unit.current(r) for r in unit.reminders], changed)
+
+
+def _finish(unit: _Unit, outcome: Outcome, reason: str | None, pressed: Reminder | None) -> bool:
+    lead = unit.lead
+    if lead.plan_outcome == outcome:
+        return False
+    if lead.plan_outcome is not None:
+        raise Conflict(f"the plan is already finished ({OUTCOME_WORDS[lead.plan_outcome]})")
+    cancelled = []
+    for reminder in unit.reminders:
+        if unit.is_open(reminder):
+            unit.set(reminder, status="cancelled", claimed_by=None, claimed_until=None)
+            unit.set_json_step(reminder.step_id, "cancelled", unit.now)
+            cancelled.append(reminder.step_id)
+    unit.lead_values["plan_outcome"] = outcome
+    if lead.plan_status in ("active", "paused"):
+        unit.lead_values.update(plan_status="completed", plan_paused_at=None)
+    details: dict[str, Any] = {"outcome": outcome, "cancelled_steps": cancelled}
+    if reason is not None:
+        details["reason"] = reason
+    if pressed is not None:
+        unit.log_undoable(
+            "plan_finished", step_id=pressed.step_id, reminder_id=pressed.id, **details
+        )
+    else:
+        unit.log("plan_finished", **details)
+    unit.set_status(STATUS_AFTER[outcome], reason)
+    return True
+
+
+async def update_lead(
+    db: Database,
+    user: User,
+    lead_id: int,
+    fields: dict[str, Any],
+    status: LeadStatus | None,
+    reason: str | None,
+    now: datetime,
+) -> LeadChange:
+    """Edit a lead's facts and status. A closing status finishes an active plan with the
+    matching outcome; an edited fact is news for the lead's drafts."""
+    async with db.transaction() as conn:
+        unit = await _open_unit(conn, user.telegram_id, now, user, lead_id=lead_id)
+        edited = sorted(k for k, v in fields.items() if getattr(unit.lead, k) != v)
+        if edited:
+            unit.lead_values.update({k: fields[k] for k in edited})
+            unit.log("lead_edited", fields=edited)
+        if status is not None:
+            finishes = OUTCOME_OF_STATUS.get(status)
+            if finishes is not None and unit.lead.plan_status in ("active", "paused"):
+                _finish(unit, finishes, reason, None)
+            if unit.status() != status or (
+                reason is not None and unit.lead_after().status_reason != reason
+            ):
+                unit.set_status(status, reason)
+        elif reason is not None:
+            raise Invalid(("reason",), "a reason goes with a status")
+        changed = bool(unit.activity)
+        if changed:
+            await _commit(unit)
+        return LeadChange(unit.lead_after(), [unit.current(r) for r in unit.reminders], changed)
+
+
+async def undo(db: Database, user: User | int, reminder_id: int, now: datetime) -> StepChange:
+    """Take back the last action a person took on the step (done, skip, snooze, or a plan
+    finished from it), made within UNDO_WINDOW, if nothing has changed its steps since."""
+    telegram_id, known = (user, None) if isinstance(user, int) else (user.telegram_id, user)
+    async with db.transaction() as conn:
+        unit = await _open_unit(conn, telegram_id, now, known, reminder_id=reminder_id)
+        reminder = _find(unit, reminder_id)
+        recent = await activity_repo.since(conn, unit.lead.id, now - UNDO_WINDOW)
+        action = _undoable_action(recent, reminder_id)
+        state = action.undo_state
+        assert state is not None
+        by_id = {r.id: r for r in unit.reminders}
+        _check_unchanged(state, by_id, unit.lead)
+        moved = []
+        for rid_text, change in state["reminders"].items():
+            rid = int(rid_text)
+            before = {k: _decode(k, v) for k, v in change["before"].items()}
+            if before.get("next_action_at") is not None and before["next_action_at"] < now:
+                # Its next reminder or nudge was due meanwhile: it comes now, not in a burst.
+                before["next_action_at"] = now
+            if (
+                action.activity_type == "plan_finished"
+                and rid != reminder_id
+                and before.get("status") in OPEN
+                and by_id[rid].due_at < now
+            ):
+                # A step the finish cancelled, due meanwhile: reopened from now on.
+                due = calendar.due_at(now, 0, unit.schedule)
+                before.update(due_at=due, next_action_at=due, nudge_stage=0)
+            if "due_at" in before and rid != reminder_id:
+                moved.append(by_id[rid].step_id)
+            unit.updates[rid] = {**before, "claimed_by": None, "claimed_until": None}
+        if state["plan"] is not None:
+            unit.plan = parse_plan(state["plan"])
+        lead_before = {k: _decode(k, v) for k, v in state["lead"]["before"].items()}
+        status_before = lead_before.get("status")
+        if status_before is not None and status_before != unit.lead.status:
+            unit.log(
+                "status_change", **{"from": unit.lead.status, "to": status_before, "undo": True}
+            )
+        unit.lead_values.update(lead_before)
+        unit.log(
+            "step_undone",
+            step_id=reminder.step_id,
+            reminder_id=reminder.id,
+            undid=action.activity_type,
+            activity_id=action.id,
+            **({"moved_steps": moved} if moved else {}),
+        )
+        await _commit(unit)
+        return _view(unit, reminder, changed=True, moved=moved)
+
+
+def _undoable_action(recent: list[UndoCandidate], reminder_id: int) -> UndoCandidate:
+    """The newest person's action on the step within the window, if it may be undone."""
+    for entry in recent:  # newest first
+        if entry.activity_type in _PLAN_REWRITTEN:
+            raise Conflict("the plan has changed since; nothing to undo")
+        if entry.details.get("reminder_id") != reminder_id:
+            continue
+        if entry.activity_type == "step_undone":
+            break
+        if entry.activity_type in _UNDOABLE and entry.undo_state is not None:
+            return entry
+        if entry.activity_type == "step_auto_snoozed":
+            raise Conflict("the step was moved on since; nothing to undo")
+    raise Conflict(f"nothing to undo on this step in the last {UNDO_MINUTES} minutes")
+
+
+def _check_unchanged(state: dict[str, Any], by_id: dict[int, Reminder], lead: Lead) -> None:
+    for rid_text, change in state["reminders"].items():
+        current = by_id.get(int(rid_text))
+        if current is None or any(
+            _encode(getattr(current, k)) != v for k, v in change["after"].items()
+        ):
+            raise Conflict("the step has changed since; nothing to undo")
+    if any(_encode(getattr(lead, k)) != v for k, v in state["lead"]["after"].items()):
+        raise Conflict("the lead has changed since; nothing to undo")
 
 
 async def delete_lead(db: Database, user: User, lead_id: int) -> None:

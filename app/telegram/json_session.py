@@ -4,10 +4,12 @@ aiogram's `AiohttpSession` sends every call as an HTML form: each nested field (
 list of entities) is dumped to JSON, then the whole form is percent-encoded through
 `urllib.parse`, character by character in Python. The Bot API takes
 `application/json` just as well (https://core.telegram.org/bots/api#making-requests), and
-one `json.dumps` of the call is cheaper: in the webhook benchmark the form encoding was
-about 6% of a button press's CPU.
+one `json.dumps` of the call is cheaper: the form encoding was a visible share of a button
+press's CPU (see BENCHMARKS.md, "Figures behind design choices").
 
 A call that uploads a file still goes as `multipart/form-data`, through aiogram's own code.
+This session relies on aiogram's internals: app/patches/json_session.py checks them at
+start-up, and if they changed, `telegram_bot()` uses aiogram's own session instead.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile
 from aiohttp import ClientError, ClientTimeout
 
+from app.patches import applied
 from app.telegram.response_models import hold_response_models
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
@@ -37,9 +40,11 @@ def telegram_bot(
     timeout: float = DEFAULT_TIMEOUT,
     default: DefaultBotProperties | None = None,
 ) -> Bot:
-    """The Bot every part of the app talks to Telegram through: this session, at
-    `api_base`, with its response models held (app/telegram/response_models.py)."""
-    session = JsonAiohttpSession(api=TelegramAPIServer.from_base(api_base), timeout=timeout)
+    """The Bot every part of the app talks to Telegram through: this session (aiogram's own
+    if app/patches refused it), at `api_base`, with its response models held
+    (app/telegram/response_models.py)."""
+    session_class = JsonAiohttpSession if applied("json_session") else AiohttpSession
+    session = session_class(api=TelegramAPIServer.from_base(api_base), timeout=timeout)
     return hold_response_models(Bot(token, session=session, default=default))
 
 

@@ -3,10 +3,11 @@
 aiogram parses every Bot API answer with `Response[<the method's result type>]`, a pydantic
 generic it parametrizes on each call. Pydantic caches parametrized classes in a
 WeakValueDictionary, and nothing else holds them: the cyclic garbage collector keeps freeing
-them, and the next call builds the class again — about 10 ms of schema building, seen 84
-times in 300 button presses (a third of a press's CPU) and throughout dispatch passes.
-Holding each class once built keeps pydantic's cache warm; there is one per Bot API method
-the app calls, a handful.
+them, and the next call builds the class again, a schema build that was a large share of a
+button press's CPU and recurred throughout dispatch passes (see BENCHMARKS.md, "Figures
+behind design choices"). Holding each class once built keeps pydantic's cache warm; there is
+one per Bot API method the app calls, a handful. What this relies on in aiogram is checked
+at start-up (app/patches/response_models.py); if it changed, nothing is held.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import TelegramType
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from app.patches import applied
 
 _held: dict[type[Any], type[Any]] = {}
 
@@ -55,9 +58,10 @@ def _hold(kind: type[TelegramMethod[Any]]) -> None:
 
 
 def hold_response_models(bot: Bot) -> Bot:
-    """Install the middleware on the bot's session, and build the hot models; returns the
-    bot."""
-    bot.session.middleware(HoldResponseModels())
+    """Install the middleware on the bot's session (unless app/patches refused it), and
+    build the hot models; returns the bot."""
+    if applied("response_models"):
+        bot.session.middleware(HoldResponseModels())
     build_hot_models()
     return bot
 
@@ -65,15 +69,16 @@ def hold_response_models(bot: Bot) -> Bot:
 def build_hot_models() -> None:
     """Build the models every update, reminder and press goes through, before the first one.
 
-    aiogram's models are built when first used (app/lazy_aiogram.py). Left to the first
-    reminder, building them made its request about 150 ms slower than the rest: enough that
-    the 31st message of a paced burst reached Telegram within one second of the first (a
-    429, seen in the pacing benchmark). Building them here costs start-up about 0.3 s on
-    a slow machine. Building twice is a no-op."""
+    aiogram's models are built when first used (app/patches/lazy_aiogram.py). Left to the
+    first reminder, building them made its request late enough that the 31st message of a
+    paced burst reached Telegram within one second of the first (a 429, seen in the pacing
+    benchmark); building them here costs start-up a fraction of a second instead (see
+    BENCHMARKS.md, "Figures behind design choices"). Building twice is a no-op."""
     # Message first: the models built after it reuse its schema instead of generating it
-    # again (half the time).
+    # again.
     for model in (Message, Update, InlineKeyboardMarkup, InlineKeyboardButton):
         model.model_rebuild()
     for method in HOT_METHODS:
         method.model_rebuild()
-        _hold(method)
+        if applied("response_models"):
+            _hold(method)

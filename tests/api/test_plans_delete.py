@@ -45,7 +45,7 @@ async def test_delete_cascades_to_reminders_and_activity(
     assert await _rows(db, doomed["id"]) == {
         "lead_registry": 1,
         "scheduled_reminders": 3,
-        "lead_activity_log": 2,
+        "lead_activity_log": 3,  # activated, completed, status reached_out
     }
     kept_before = await get_plan(client, auth, kept["id"])
 

@@ -189,7 +189,12 @@ async def test_changing_a_delay_redates_open_steps_only(
         assert steps[step_id]["delay_days"] == 5
     detail = await get_plan(client, auth, lead["id"])
     assert _last_edit(detail) == {"added": [], "removed": [], "redated": [2, 3]}
-    assert activity_types(detail) == ["plan_edited", "step_completed", "plan_activated"]
+    assert activity_types(detail) == [
+        "plan_edited",
+        "step_completed",
+        "status_change",
+        "plan_activated",
+    ]
 
 
 async def test_shortening_a_delay_into_the_past_makes_the_step_due_now(
@@ -302,6 +307,7 @@ async def test_removing_the_last_open_step_completes_the_plan(
         "plan_completed",
         "plan_edited",
         "step_completed",
+        "status_change",
         "plan_activated",
     ]
 

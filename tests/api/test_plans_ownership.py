@@ -45,6 +45,9 @@ ENDPOINTS = [
     pytest.param("POST", "/reminders/{rid}/skip", None, id="skip"),
     pytest.param("POST", "/reminders/{rid}/snooze", {"days": 3}, id="snooze"),
     pytest.param("GET", "/reminders/{rid}/draft", None, id="draft"),
+    pytest.param("POST", "/plans/{lead}/finish", {"outcome": "replied"}, id="finish"),
+    pytest.param("PATCH", "/leads/{lead}", {"name": "Stolen", "status": "closed_lost"}, id="edit"),
+    pytest.param("POST", "/reminders/{rid}/undo", None, id="undo"),
 ]
 
 

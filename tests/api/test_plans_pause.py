@@ -43,7 +43,12 @@ async def test_pause_shows_every_open_step_paused(client: httpx.AsyncClient, aut
     assert statuses(paused) == {1: "done", 2: "paused", 3: "paused"}
     assert due_dates(paused) == due_dates(lead)
     detail = await get_plan(client, auth, lead["id"])
-    assert activity_types(detail) == ["plan_paused", "step_completed", "plan_activated"]
+    assert activity_types(detail) == [
+        "plan_paused",
+        "step_completed",
+        "status_change",
+        "plan_activated",
+    ]
     assert detail["activity"][0]["details"] == {}
     summary = (await list_plans(client, auth))["summary"]
     assert (summary["active_plans"], summary["total_leads"]) == (0, 1)

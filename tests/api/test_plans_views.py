@@ -48,6 +48,11 @@ async def _portfolio(client: httpx.AsyncClient, auth: Auth) -> dict[str, Json]:
     return leads
 
 
+NO_STATUSES = dict.fromkeys(
+    ["analyzed", "reached_out", "in_progress", "meeting_booked", "closed_won", "closed_lost"], 0
+)
+
+
 def _names(body: Json) -> list[str]:
     return [lead["name"] for lead in body["leads"]]
 
@@ -67,6 +72,8 @@ async def test_summary_and_statuses_of_a_portfolio_on_wednesday(
         "leads_with_overdue": 2,
         "due_today": 1,
         "total_leads": 7,
+        # Foxtrot's done step reached out; the rest are as captured.
+        "by_status": {**NO_STATUSES, "analyzed": 6, "reached_out": 1},
     }
     leads = {lead["name"]: lead for lead in body["leads"]}
     assert {name: lead["plan_status"] for name, lead in leads.items()} == {
@@ -162,6 +169,7 @@ async def test_empty_account_summary(client: httpx.AsyncClient, auth: Auth) -> N
             "leads_with_overdue": 0,
             "due_today": 0,
             "total_leads": 0,
+            "by_status": NO_STATUSES,
         },
         "leads": [],
     }

@@ -57,7 +57,7 @@ async def test_create_list_complete(client: httpx.AsyncClient, auth: Auth) -> No
     r = await client.get(f"/plans/{lead['id']}", headers=auth())
     assert r.status_code == 200, r.text
     types = [a["activity_type"] for a in r.json()["activity"]]
-    assert types == ["step_snoozed", "step_completed", "plan_activated"]
+    assert types == ["step_snoozed", "step_completed", "status_change", "plan_activated"]
     r = await client.put(
         f"/plans/{lead['id']}/steps", headers=auth(), json={"steps": PLAN["steps"][:2]}
     )

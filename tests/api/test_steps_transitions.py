@@ -58,7 +58,7 @@ async def test_complete_early_closes_the_step_and_moves_nothing(
     assert detail["activity"][0]["activity_type"] == "step_completed"
     assert detail["activity"][0]["step_id"] == 1
     assert detail["activity"][0]["details"] == {"reminder_id": rid[1], "late_days": 0}
-    assert activity_types(detail) == ["step_completed", "plan_activated"]
+    assert activity_types(detail) == ["step_completed", "status_change", "plan_activated"]
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,8 @@ async def test_repeating_the_closing_action_changes_nothing(
     assert (again["step"]["status"], again["step"]["state"]) == (shown, state)
     assert when(again["step"]["completed_at"]) == START  # the first close's time stays
     detail = await get_plan(client, auth, lead["id"])
-    assert activity_types(detail) == [f"step_{state}", "plan_activated"]
+    first_done = ["status_change"] if state == "completed" else []  # analyzed: reached_out
+    assert activity_types(detail) == [f"step_{state}", *first_done, "plan_activated"]
 
 
 @pytest.mark.parametrize(
@@ -274,6 +275,7 @@ async def test_closing_the_last_open_step_completes_the_plan_once(
         "plan_completed",
         "step_skipped",
         "step_completed",
+        "status_change",
         "plan_activated",
     ]
     summary = (await list_plans(client, auth))["summary"]
@@ -313,7 +315,7 @@ async def test_concurrent_presses_close_a_step_once(client: httpx.AsyncClient, a
     assert [r.status_code for r in responses] == [200] * 5
     assert sorted(r.json()["changed"] for r in responses) == [False] * 4 + [True]
     detail = await get_plan(client, auth, lead["id"])
-    assert activity_types(detail) == ["step_completed", "plan_activated"]
+    assert activity_types(detail) == ["step_completed", "status_change", "plan_activated"]
 
 
 async def test_concurrent_complete_and_skip_apply_exactly_one(
@@ -328,7 +330,9 @@ async def test_concurrent_complete_and_skip_apply_exactly_one(
     winner = done if done.status_code == 200 else skipped
     detail = await get_plan(client, auth, lead["id"])
     assert by_step(detail)[1]["status"] == winner.json()["step"]["status"]
-    assert len(detail["activity"]) == 2
+    # The winner's entry (and, for a first Done, the lead's status change), then activation.
+    expected = 3 if winner is done else 2
+    assert len(detail["activity"]) == expected
 
 
 async def test_lateness_and_snoozes_count_days_on_the_users_calendar(

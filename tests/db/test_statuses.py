@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import CheckConstraint, Constraint
 
 from app.db.tables import _open_status_sql, lead_registry, scheduled_reminders
+from app.domain.outcomes import LEAD_STATUSES, OUTCOMES
 from app.domain.plans import OPEN_STATUSES, PLAN_STATUSES, REMINDER_STATUSES
 
 
@@ -33,3 +34,10 @@ def test_plan_statuses_match_the_check_constraint() -> None:
 
 def test_the_open_indexes_cover_exactly_the_open_statuses() -> None:
     assert _listed(_open_status_sql) == set(OPEN_STATUSES)
+
+
+def test_lead_statuses_and_outcomes_match_their_check_constraints() -> None:
+    status = _check(lead_registry.constraints, "ck_lead_registry_status")
+    assert _listed(status) == set(LEAD_STATUSES)
+    outcome = _check(lead_registry.constraints, "ck_lead_registry_plan_outcome")
+    assert _listed(outcome) == set(OUTCOMES)

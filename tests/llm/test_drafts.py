@@ -263,3 +263,20 @@ async def test_a_dispatch_pass_runs_on_time_while_the_model_hangs(
     assert elapsed < 2.0
     assert len(drafts._running) == 3  # the generations are still waiting on the model
     assert len(leads) == len(env.fake.sent_messages(user.telegram_id))
+
+
+async def test_an_edited_context_is_news_for_the_drafts(
+    db: Database, clock: ManualClock, user: User, fake: FakeOpenAI, make_drafts: MakeDrafts
+) -> None:
+    lead = await make_lead(db, clock, user, [0, 2], name="Ana")
+    drafts = make_drafts()
+    assert (await drafts.for_user(user, rid(lead, 0))).source == "plan"
+    clock.advance(timedelta(hours=1))
+    await steps_service.update_lead(
+        db, user, lead.id, {"context": "Evaluating vendors in Q3"}, None, None, clock.now()
+    )
+    fake.script(Reply.content_of({"subject": "Q3", "text": "Hi Ana, ahead of Q3..."}))
+    clock.advance(timedelta(minutes=1))
+    view = await drafts.for_user(user, rid(lead, 0))
+    assert (view.source, view.generated_at) == ("llm", clock.now())
+    assert "Evaluating vendors in Q3" in fake.requests[0].messages[1]["content"]

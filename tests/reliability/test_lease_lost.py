@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL
 from app.clock import SystemClock
 from app.db.database import Database
 from app.links import Links
+from app.scheduler import tick
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import (
     DISPATCH_LOCK_KEY,
@@ -245,24 +246,13 @@ async def test_a_slow_spell_stops_the_pass_but_repeats_nothing(tmp_path: Path, e
     await _cut_mid_pass(tmp_path, engine, slow, repeats_allowed=False)
 
 
-class _StallingClock(SystemClock):
-    """The system clock, plus time the process was frozen (a stop signal, a swapped-out
-    machine): both its clocks jump, as they do for a process that wakes up."""
-
-    def __init__(self) -> None:
-        self.frozen_for = 0.0
-
-    def now(self) -> datetime:
-        return super().now() + timedelta(seconds=self.frozen_for)
-
-    def monotonic(self) -> float:
-        return super().monotonic() + self.frozen_for
-
-
 @requires_sqlite
-async def test_a_process_that_wakes_after_its_hold_sends_nothing_more(tmp_path: Path) -> None:
+async def test_a_process_that_wakes_after_its_hold_sends_nothing_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A frozen process cannot notice its freeze while it lasts; on waking, whichever of its
-    tasks runs first, no send starts: the pass ends with LeaseLost."""
+    tasks runs first, no send starts and the pass ends with LeaseLost. The freeze is the
+    loop's clock jumping past the hold, as it does for a process that was stopped."""
     async with throwaway_database("sqlite", tmp_path) as url, FakeTelegram() as fake:
         db = Database.from_url(url)
         bot = make_bot(fake, timeout=5)
@@ -271,22 +261,14 @@ async def test_a_process_that_wakes_after_its_hold_sends_nothing_more(tmp_path: 
             await seed_reminders(
                 db, users_count=TOTAL, per_user=1, due_at=now - timedelta(minutes=1), now=now
             )
-            clock = _StallingClock()
+            clock = SystemClock()
             sender = Sender(BotTransport(bot), clock, global_rate=30, per_chat_rate=1)
-            dispatcher = Dispatcher(
-                db=db,
-                clock=clock,
-                sender=sender,
-                metrics=DispatchMetrics(),
-                per_user_cap=3,
-                links=Links(),
-                worker_id="frozen",
-            )
-            passing = asyncio.create_task(dispatcher.run_pass())
+            passing = asyncio.create_task(_dispatcher(db, sender, "frozen").run_pass())
             while len(fake.sent_messages()) < 20:
                 assert not passing.done(), passing
                 await asyncio.sleep(0.01)
-            clock.frozen_for = LEASE.total_seconds() + 1
+            loop = asyncio.get_running_loop()
+            monkeypatch.setattr(tick, "_loop_time", lambda: loop.time() + LEASE.total_seconds())
             woke_at = time.monotonic()
             with pytest.raises(LeaseLost):
                 await passing

@@ -137,7 +137,8 @@ def test_every_documented_operation_is_fuzzed() -> None:
 
 @contextmanager
 def _running_app(db_url: URL) -> Iterator[tuple[TestClient, dict[str, Any]]]:
-    """The app with one user who has a lead with a plan, and that lead's and step's ids."""
+    """The app with one user who has a lead with a plan (its first step snoozed), and that
+    lead's and step's ids."""
     app = create_app(
         _settings(db_url.render_as_string(hide_password=False)), clock=ManualClock(START)
     )
@@ -152,7 +153,13 @@ def _running_app(db_url: URL) -> Iterator[tuple[TestClient, dict[str, Any]]]:
         )
         assert created.status_code == 201, created.text
         lead = created.json()
-        yield client, {"lead_id": lead["id"], "reminder_id": lead["steps"][0]["reminder_id"]}
+        reminder_id = lead["steps"][0]["reminder_id"]
+        # A person's action on the step, so that an undo has something to take back.
+        snoozed = client.post(
+            f"/reminders/{reminder_id}/snooze", headers=_auth_headers(), json={"days": 1}
+        )
+        assert snoozed.status_code == 200, snoozed.text
+        yield client, {"lead_id": lead["id"], "reminder_id": reminder_id}
 
 
 def _auth_headers() -> dict[str, str]:

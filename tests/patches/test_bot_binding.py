@@ -1,4 +1,4 @@
-"""aiogram objects bound to their bot in one step (app/aiogram_post_init.py) are the objects
+"""aiogram objects bound to their bot in one step (app/patches/bot_binding.py) are the objects
 pydantic's chain of wrappers builds.
 
 Each side runs in a fresh interpreter: the app's import installs the one-step binding, and
@@ -97,7 +97,7 @@ def test_every_aiogram_type_takes_the_one_step_binding() -> None:
 import json
 import app
 from aiogram.client.context_controller import BotContextController
-from app.aiogram_post_init import _bind_bot, _family, bind_bots_directly
+from app.patches.bot_binding import _bind_bot, _family, bind_bots_directly
 family = list(_family(BotContextController))
 print(json.dumps({
     "family": len(family),
