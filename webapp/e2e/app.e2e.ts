@@ -288,12 +288,13 @@ describe('undo', () => {
     const toast = page.getByTestId('toast').filter({ hasText: 'Marked done' });
     await toast.waitFor();
     expect(await toast.getByTestId('toast-action').textContent()).toBe('Undo');
+    await page.screenshot({ path: join(SCREENSHOTS, 'undo-toast-light.png') });
     await toast.getByTestId('toast-action').click();
     await page.getByTestId('toast').filter({ hasText: 'Undone' }).waitFor();
     await expect.poll(badge).toBe('●Due now');
     const after = (await apiAs<ApiLead>(USERS.undo, `/plans/${id}`)).body.steps[0]!;
     expect([after.state, after.due_at]).toEqual([before.state, before.due_at]);
-    await expect.poll(() => page.getByTestId('activity').textContent()).toContain('Step action undone');
+    await expect.poll(() => page.getByTestId('activity').textContent()).toContain('Undone: step done');
   });
 
   it('says why when the server refuses an undo', async () => {
@@ -357,6 +358,7 @@ describe('outcome and lead details', () => {
     expect(await page.getByTestId('record-outcome').count()).toBe(0);
     await expect.poll(() => page.getByTestId('activity').textContent()).toContain('Plan finished: Won');
     expect(await page.getByTestId('activity').textContent()).toContain('Signed for 40 seats');
+    await page.screenshot({ path: join(SCREENSHOTS, 'lead-finished-light.png'), fullPage: true });
     const { body } = await apiAs<ApiLead>(USERS.outcome, `/plans/${id}`);
     expect(body).toMatchObject({ plan_outcome: 'closed_won', status: 'closed_won', plan_status: 'completed' });
 
@@ -365,6 +367,7 @@ describe('outcome and lead details', () => {
     await expect.poll(() => card.getByTestId('lead-outcome').textContent()).toContain('Outcome: Won');
     expect(await card.getByTestId('lead-status').textContent()).toBe('Won');
     expect(await page.getByTestId('by-status').textContent()).toContain('Won 1');
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-outcome-light.png'), fullPage: true });
     await page.getByTestId('filter-closed').click();
     expect(await cardNames(page)).toEqual(['Bruno Costa']);
     await page.getByTestId('filter-open').click();

@@ -112,7 +112,6 @@ export function LeadPage() {
               {paused ? '▶ Resume plan' : '‖ Pause plan'}
             </button>
           )}
-          <span className="flex-1" />
           <Link to={`/leads/${lead.id}/details`} data-testid="edit-lead" className={small}>
             ✎ Edit lead
           </Link>

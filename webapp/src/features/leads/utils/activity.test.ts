@@ -24,8 +24,25 @@ describe('describeActivity', () => {
     expect(describeActivity(entry('plan_finished')).title).toBe('Plan finished');
   });
 
-  it('names an undone step action, a note and types it does not know', () => {
+  it('marks a status an undo put back', () => {
+    expect(describeActivity(entry('status_change', { from: 'reached_out', to: 'analyzed', undo: true })).title).toBe(
+      'Status: Reached out → Analyzed (undone)',
+    );
+  });
+
+  it('says what an undo took back', () => {
+    expect(describeActivity(entry('step_undone', { undid: 'step_completed', reminder_id: 4 }))).toEqual({ title: 'Undone: step done' });
+    expect(describeActivity(entry('step_undone', { undid: 'step_snoozed' })).title).toBe('Undone: step snoozed');
+    expect(describeActivity(entry('step_undone', { undid: 'plan_finished' })).title).toBe('Undone: plan finished');
     expect(describeActivity(entry('step_undone'))).toEqual({ title: 'Step action undone' });
+  });
+
+  it('names the fields of an edited lead', () => {
+    expect(describeActivity(entry('lead_edited', { fields: ['company', 'title'] })).title).toBe('Lead edited: company, title');
+    expect(describeActivity(entry('lead_edited')).title).toBe('Lead edited');
+  });
+
+  it('names a note and types it does not know', () => {
     expect(describeActivity(entry('note_added', { text: 'Call after lunch' }))).toEqual({ title: 'Note', body: 'Call after lunch' });
     expect(describeActivity(entry('lead_merged'))).toEqual({ title: 'lead merged' });
   });

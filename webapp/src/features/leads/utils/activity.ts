@@ -10,7 +10,6 @@ const WORDS: Record<string, string> = {
   step_skipped: 'Step skipped',
   step_snoozed: 'Step snoozed',
   step_auto_snoozed: 'Step auto-snoozed after no answer',
-  step_undone: 'Step action undone',
   plan_completed: 'Plan completed',
   plan_paused: 'Plan paused',
   plan_resumed: 'Plan resumed',
@@ -18,6 +17,17 @@ const WORDS: Record<string, string> = {
   plan_reconciled: 'Plan repaired',
   note_added: 'Note',
 };
+
+// What a step_undone entry took back (its `undid`).
+const UNDONE: Record<string, string> = {
+  step_completed: 'Undone: step done',
+  step_skipped: 'Undone: step skipped',
+  step_snoozed: 'Undone: step snoozed',
+  plan_finished: 'Undone: plan finished',
+};
+
+// The lead's fields as lead_edited names them.
+const FIELD_WORDS: Record<string, string> = { name: 'name', company: 'company', title: 'title', channel: 'channel', context: 'context' };
 
 export interface ActivityText {
   title: string;
@@ -41,7 +51,18 @@ export function describeActivity(entry: Pick<Activity, 'activity_type' | 'detail
       const from = text(details.from);
       const to = text(details.to);
       const change = from && to ? `${statusText(from)} → ${statusText(to)}` : to ? statusText(to) : 'changed';
-      return { title: `Status: ${change}`, body: text(details.reason) };
+      // An undo puts the status back; say so rather than look like a choice.
+      const how = details.undo === true ? ' (undone)' : '';
+      return { title: `Status: ${change}${how}`, body: text(details.reason) };
+    }
+    case 'step_undone': {
+      const undid = typeof details.undid === 'string' ? UNDONE[details.undid] : undefined;
+      return { title: undid ?? 'Step action undone' };
+    }
+    case 'lead_edited': {
+      const fields = Array.isArray(details.fields) ? details.fields.filter((f): f is string => typeof f === 'string') : [];
+      const words = fields.map((f) => FIELD_WORDS[f] ?? f.replaceAll('_', ' '));
+      return { title: words.length ? `Lead edited: ${words.join(', ')}` : 'Lead edited' };
     }
     case 'plan_finished': {
       const outcome = outcomeText(details.outcome);

@@ -70,6 +70,7 @@ describe('statusLabel', () => {
     const labels = [
       statusLabel(step('completed', null), false, NOW, 'UTC'),
       statusLabel(step('skipped', null), false, NOW, 'UTC'),
+      statusLabel(step('cancelled', null), false, NOW, 'UTC'),
       statusLabel(step('pending', '2026-03-01T09:00:00Z'), true, NOW, 'UTC'),
       statusLabel(step('sent', '2026-03-04T09:00:00Z'), false, NOW, 'UTC'),
       statusLabel(step('sent', '2026-03-02T09:00:00Z'), false, NOW, 'UTC'),
@@ -80,6 +81,7 @@ describe('statusLabel', () => {
     expect(labels.map((l) => [l.text, l.tone])).toEqual([
       ['Done', 'green'],
       ['Skipped', 'gray'],
+      ['Cancelled', 'gray'],
       ['Paused', 'slate'],
       ['Due now', 'blue'],
       ['Overdue 2 days', 'red'],
