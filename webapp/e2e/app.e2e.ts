@@ -12,7 +12,19 @@ import { signInitData } from './support/initdata';
 
 // docs/screenshots only when asked (`make bench-webapp`): a test run leaves tracked files alone.
 const SCREENSHOTS = process.env.E2E_RECORD_BENCH === '1' ? join(REPO, 'docs', 'screenshots') : join(tmpdir(), 'eplan-e2e-screenshots');
-const USERS = { reader: 1001, done: 1002, snooze: 1003, refused: 1004, newLead: 1005, dark: 1006, editor: 1007, settings: 1008 };
+const USERS = {
+  reader: 1001,
+  done: 1002,
+  snooze: 1003,
+  refused: 1004,
+  newLead: 1005,
+  dark: 1006,
+  editor: 1007,
+  settings: 1008,
+  outcome: 1009,
+  leadEdit: 1010,
+  undo: 1011,
+};
 
 let backend: Backend;
 let browser: Browser;
@@ -59,7 +71,19 @@ async function apiAs<T>(telegramId: number, path: string, init: { method?: strin
 }
 
 interface ApiStep { step_id: number; reminder_id: number; state: string; status: string; due_at: string; description: string; delay_days: number }
-interface ApiLead { id: number; name: string; steps: ApiStep[] }
+interface ApiLead {
+  id: number;
+  name: string;
+  company: string | null;
+  title: string | null;
+  channel: string | null;
+  context: string | null;
+  status: string;
+  plan_status: string;
+  plan_outcome: string | null;
+  status_reason: string | null;
+  steps: ApiStep[];
+}
 
 function leadId(telegramId: number, name: string): number {
   const lead = backend.users.get(telegramId)?.leads.find((l) => l.name === name);
@@ -250,6 +274,189 @@ describe('plan changes', () => {
   });
 });
 
+describe('undo', () => {
+  it('undoes a Done from its toast, which restores the step', async () => {
+    const id = leadId(USERS.undo, 'Ana Lima');
+    const page = await open(USERS.undo, { route: `/leads/${id}` });
+    const first = page.locator('[data-testid=step]').first();
+    const badge = () => first.getByTestId('status-badge').textContent();
+    await expect.poll(badge).toBe('●Due now');
+    const before = (await apiAs<ApiLead>(USERS.undo, `/plans/${id}`)).body.steps[0]!;
+
+    await first.getByTestId('action-done').click();
+    await expect.poll(badge).toBe('✓Done');
+    const toast = page.getByTestId('toast').filter({ hasText: 'Marked done' });
+    await toast.waitFor();
+    expect(await toast.getByTestId('toast-action').textContent()).toBe('Undo');
+    await page.screenshot({ path: join(SCREENSHOTS, 'undo-toast-light.png') });
+    await toast.getByTestId('toast-action').click();
+    await page.getByTestId('toast').filter({ hasText: 'Undone' }).waitFor();
+    await expect.poll(badge).toBe('●Due now');
+    const after = (await apiAs<ApiLead>(USERS.undo, `/plans/${id}`)).body.steps[0]!;
+    expect([after.state, after.due_at]).toEqual([before.state, before.due_at]);
+    await expect.poll(() => page.getByTestId('activity').textContent()).toContain('Undone: step done');
+  });
+
+  it('says why when the server refuses an undo', async () => {
+    const id = leadId(USERS.undo, 'Bruno Costa');
+    const page = await open(USERS.undo, {
+      route: `/leads/${id}`,
+      expected: [{ url: /\/reminders\/\d+\/undo$/, status: 409 }],
+    });
+    const first = page.locator('[data-testid=step]').first();
+    await expect.poll(() => first.getByTestId('status-badge').textContent()).toBe('!Overdue 3 days');
+    await first.getByTestId('action-skip').click();
+    const toast = page.getByTestId('toast').filter({ hasText: 'Skipped' });
+    await toast.waitFor();
+    // Meanwhile it is undone elsewhere (the bot, another device): nothing is left to undo.
+    const reminder = (await apiAs<ApiLead>(USERS.undo, `/plans/${id}`)).body.steps[0]!.reminder_id;
+    expect((await apiAs(USERS.undo, `/reminders/${reminder}/undo`, { method: 'POST' })).status).toBe(200);
+    await toast.getByTestId('toast-action').click();
+    const error = page.getByTestId('toast-error');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/^Could not undo: \S/);
+    await expect.poll(() => first.getByTestId('status-badge').textContent()).toBe('!Overdue 3 days');
+  });
+});
+
+describe('outcome and lead details', () => {
+  it('finishes a plan with an outcome and a reason, which the page and the dashboard show', async () => {
+    const id = leadId(USERS.outcome, 'Bruno Costa');
+    const page = await open(USERS.outcome, { route: `/leads/${id}` });
+    await page.getByTestId('timeline').waitFor();
+    expect(await page.locator('[data-testid=action-done]').count()).toBeGreaterThan(0);
+    await page.getByTestId('record-outcome').click();
+    const sheet = page.getByTestId('outcome-sheet');
+    await sheet.waitFor();
+    expect(await sheet.getByRole('radio').allTextContents()).toEqual([
+      '○Replied',
+      '○Meeting booked',
+      '○Not interested',
+      '○Won',
+      '○Lost',
+    ]);
+    expect(await sheet.getByTestId('finish-plan').isDisabled()).toBe(true);
+    await sheet.getByTestId('outcome-closed_won').click();
+    expect(await sheet.getByTestId('outcome-closed_won').getAttribute('aria-checked')).toBe('true');
+    await sheet.getByTestId('outcome-reason').fill('Signed for 40 seats');
+    expect(await sheet.getByTestId('outcome-reason-count').textContent()).toBe('19/200');
+    // Light theme: the sheet is a section on the page's colours.
+    expect(await sheet.evaluate((el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color])).toEqual([
+      'rgb(255, 255, 255)',
+      'rgb(0, 0, 0)',
+    ]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'outcome-light.png') });
+    await sheet.getByTestId('finish-plan').click();
+    await sheet.waitFor({ state: 'detached' });
+    await page.getByTestId('toast').filter({ hasText: 'Plan finished: Won' }).waitFor();
+
+    await expect.poll(() => page.getByTestId('plan-outcome').textContent()).toContain('Outcome: Won');
+    expect(await page.getByTestId('lead-status').textContent()).toBe('Status: Won');
+    expect(await page.getByTestId('plan-status').textContent()).toBe('Plan: finished');
+    // A finished plan takes no more step actions, nor a second outcome.
+    expect(await page.locator('[data-testid=action-done]').count()).toBe(0);
+    expect(await page.getByTestId('record-outcome').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('activity').textContent()).toContain('Plan finished: Won');
+    expect(await page.getByTestId('activity').textContent()).toContain('Signed for 40 seats');
+    await page.screenshot({ path: join(SCREENSHOTS, 'lead-finished-light.png'), fullPage: true });
+    const { body } = await apiAs<ApiLead>(USERS.outcome, `/plans/${id}`);
+    expect(body).toMatchObject({ plan_outcome: 'closed_won', status: 'closed_won', plan_status: 'completed' });
+
+    await page.evaluate(() => (window.location.hash = '/'));
+    const card = page.locator('[data-testid=lead-card]', { hasText: 'Bruno Costa' });
+    await expect.poll(() => card.getByTestId('lead-outcome').textContent()).toContain('Outcome: Won');
+    expect(await card.getByTestId('lead-status').textContent()).toBe('Won');
+    expect(await page.getByTestId('by-status').textContent()).toContain('Won 1');
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-outcome-light.png'), fullPage: true });
+    await page.getByTestId('filter-closed').click();
+    expect(await cardNames(page)).toEqual(['Bruno Costa']);
+    await page.getByTestId('filter-open').click();
+    expect(await cardNames(page)).toEqual(['Chen Wei', 'Eve Park', 'Ana Lima', 'Femi Ade', 'Dana Ortiz']);
+  });
+
+  it('shows why the server refuses an outcome', async () => {
+    const id = leadId(USERS.outcome, 'Chen Wei');
+    const page = await open(USERS.outcome, {
+      route: `/leads/${id}`,
+      expected: [{ url: /\/plans\/\d+\/finish$/, status: 409 }],
+    });
+    await page.getByTestId('record-outcome').click();
+    const sheet = page.getByTestId('outcome-sheet');
+    await sheet.getByTestId('outcome-replied').click();
+    // Meanwhile the plan is finished elsewhere with another outcome.
+    expect((await apiAs(USERS.outcome, `/plans/${id}/finish`, { method: 'POST', body: { outcome: 'closed_lost' } })).status).toBe(200);
+    await sheet.getByTestId('finish-plan').click();
+    const error = sheet.getByTestId('outcome-error');
+    await error.waitFor();
+    expect((await error.textContent())?.length).toBeGreaterThan(0);
+    await page.keyboard.press('Escape');
+    await sheet.waitFor({ state: 'detached' });
+    await expect.poll(() => page.getByTestId('plan-outcome').textContent()).toContain('Outcome: Lost');
+  });
+
+  it('edits the lead, with the server’s 422 shown at its field', async () => {
+    const id = leadId(USERS.leadEdit, 'Ana Lima');
+    const page = await open(USERS.leadEdit, {
+      route: `/leads/${id}`,
+      expected: [{ url: new RegExp(`/leads/${id}$`), status: 422 }],
+    });
+    await page.getByTestId('edit-lead').click();
+    const field = (name: string) => page.getByTestId(`field-${name}`);
+    await field('name').waitFor();
+    expect(await field('name').inputValue()).toBe('Ana Lima');
+    expect(await field('company').inputValue()).toBe('Acme Logistics');
+
+    await field('company').fill('x'.repeat(201));
+    await field('title').fill('COO');
+    await page.getByTestId('save-lead').click();
+    const error = page.getByTestId('error-company');
+    await error.waitFor();
+    expect(await error.textContent()).toContain('200');
+    expect(await field('company').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByTestId('error-title').count()).toBe(0);
+    expect((await apiAs<ApiLead>(USERS.leadEdit, `/plans/${id}`)).body.title).toBe('Head of Operations');
+
+    await field('company').fill('Acme Freight');
+    expect(await page.getByTestId('error-company').count()).toBe(0);
+    await field('channel').selectOption('email');
+    await field('context').fill('Met at the expo; wants 40 seats');
+    await field('status').selectOption('in_progress');
+    await field('reason').fill('Asked for pricing');
+    expect(await page.getByTestId('hint-reason').textContent()).toBe('17/200');
+    await page.getByTestId('save-lead').click();
+    await page.getByTestId('timeline').waitFor();
+    await page.getByTestId('toast').filter({ hasText: 'Lead saved' }).waitFor();
+    expect(await page.getByTestId('lead-status').textContent()).toBe('Status: In progress');
+    expect(await page.getByTestId('lead-channel').textContent()).toBe('Channel: email');
+    await expect.poll(() => page.getByTestId('activity').textContent()).toContain('→ In progress');
+    expect(await page.getByTestId('activity').textContent()).toContain('Asked for pricing');
+    const { body } = await apiAs<ApiLead>(USERS.leadEdit, `/plans/${id}`);
+    expect(body).toMatchObject({
+      company: 'Acme Freight',
+      title: 'COO',
+      channel: 'email',
+      context: 'Met at the expo; wants 40 seats',
+      status: 'in_progress',
+      plan_status: 'active',
+    });
+  });
+
+  it('a closing status set in the editor finishes the active plan', async () => {
+    const id = leadId(USERS.leadEdit, 'Femi Ade');
+    const page = await open(USERS.leadEdit, { route: `/leads/${id}/details` });
+    await page.getByTestId('field-status').selectOption('closed_lost');
+    expect(await page.getByTestId('closing-hint').textContent()).toContain('finishes the active plan');
+    await page.getByTestId('field-reason').fill('Went with a competitor');
+    await page.getByTestId('save-lead').click();
+    await page.getByTestId('timeline').waitFor();
+    await expect.poll(() => page.getByTestId('plan-status').textContent()).toBe('Plan: finished');
+    expect(await page.getByTestId('lead-status').textContent()).toBe('Status: Lost');
+    expect(await page.locator('[data-testid=action-done]').count()).toBe(0);
+    const { body } = await apiAs<ApiLead>(USERS.leadEdit, `/plans/${id}`);
+    expect(body).toMatchObject({ status: 'closed_lost', plan_status: 'completed' });
+  });
+});
+
 describe('settings', () => {
   it('saves working hours and workdays, and pauses every reminder', async () => {
     const page = await open(USERS.settings, { route: '/settings' });
@@ -315,6 +522,41 @@ describe('themes and sign-in', () => {
     await page.locator('[data-testid=step]').first().getByTestId('step-toggle').click();
     await page.getByTestId('draft').waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'lead-dark.png'), fullPage: true });
+  });
+
+  it('shows the outcome sheet and the lead editor in the dark theme', async () => {
+    const id = leadId(USERS.dark, 'Femi Ade');
+    const page = await open(USERS.dark, { theme: DARK_THEME, route: `/leads/${id}` });
+    await page.getByTestId('record-outcome').click();
+    const sheet = page.getByTestId('outcome-sheet');
+    await sheet.waitFor();
+    await sheet.getByTestId('outcome-meeting_booked').click();
+    const colours = await page.evaluate(() => {
+      const style = (selector: string) => getComputedStyle(document.querySelector(selector)!);
+      return {
+        sheet: style('[data-testid=outcome-sheet]').backgroundColor,
+        text: style('[data-testid=outcome-sheet]').color,
+        picked: style('[data-testid=outcome-meeting_booked]').backgroundColor,
+        other: style('[data-testid=outcome-replied]').backgroundColor,
+        reason: style('[data-testid=outcome-reason]').backgroundColor,
+      };
+    });
+    expect(colours).toEqual({
+      sheet: 'rgb(33, 33, 33)',
+      text: 'rgb(255, 255, 255)',
+      picked: 'rgb(135, 116, 225)',
+      other: 'rgb(15, 15, 15)',
+      reason: 'rgb(15, 15, 15)',
+    });
+    await page.screenshot({ path: join(SCREENSHOTS, 'outcome-dark.png') });
+    await sheet.getByRole('button', { name: 'Close' }).click();
+    await sheet.waitFor({ state: 'detached' });
+
+    await page.getByTestId('edit-lead').click();
+    await page.getByTestId('field-name').waitFor();
+    const field = await page.getByTestId('field-name').evaluate((el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]);
+    expect(field).toEqual(['rgb(15, 15, 15)', 'rgb(255, 255, 255)']);
+    await page.screenshot({ path: join(SCREENSHOTS, 'lead-edit-dark.png'), fullPage: true });
   });
 
   it('opens the lead a "View lead" button links to, in Telegram’s theme', async () => {

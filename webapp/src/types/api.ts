@@ -27,6 +27,28 @@ export interface Step {
   waiting_for_step: number | null;
 }
 
+/** Where the lead stands in the sale; the last two close it. */
+export type LeadStatus = 'analyzed' | 'reached_out' | 'in_progress' | 'meeting_booked' | 'closed_won' | 'closed_lost';
+
+export const LEAD_STATUSES: readonly LeadStatus[] = [
+  'analyzed',
+  'reached_out',
+  'in_progress',
+  'meeting_booked',
+  'closed_won',
+  'closed_lost',
+];
+
+/** How a finished plan ended (POST /plans/{id}/finish). */
+export type PlanOutcome = 'replied' | 'meeting_booked' | 'not_interested' | 'closed_won' | 'closed_lost';
+
+export const PLAN_OUTCOMES: readonly PlanOutcome[] = ['replied', 'meeting_booked', 'not_interested', 'closed_won', 'closed_lost'];
+
+/** What POST /plans/{id}/finish and PATCH /leads/{id} take as a reason, at most. */
+export const MAX_REASON = 200;
+
+export type PlanStatus = 'none' | 'active' | 'paused' | 'completed';
+
 export interface Lead {
   id: number;
   name: string;
@@ -34,8 +56,11 @@ export interface Lead {
   title: string | null;
   channel: string | null;
   context: string | null;
-  status: string;
-  plan_status: string;
+  status: LeadStatus;
+  /** Set once the plan was finished with an outcome; a plan whose steps all closed has none. */
+  plan_outcome: PlanOutcome | null;
+  status_reason: string | null;
+  plan_status: PlanStatus;
   plan_started_at: string | null;
   created_at: string;
   next_due_at: string | null;
@@ -62,6 +87,7 @@ export interface Summary {
   leads_with_overdue: number;
   due_today: number;
   total_leads: number;
+  by_status: Record<LeadStatus, number>;
 }
 
 export interface Plans {
@@ -75,7 +101,25 @@ export interface StepChange {
   lead_id: number;
   step: Step;
   moved_steps: number[];
+  /** Until when POST /reminders/{id}/undo can take this back; null when it cannot. */
+  undo_until: string | null;
 }
+
+export interface FinishInput {
+  outcome: PlanOutcome;
+  reason?: string;
+}
+
+export interface FinishResult {
+  /** False when the plan had already finished with this outcome. */
+  changed: boolean;
+  lead: Lead;
+}
+
+/** PATCH /leads/{id}: only the fields to change. */
+export type LeadPatch = Partial<Pick<Lead, 'name' | 'company' | 'title' | 'channel' | 'context' | 'status'>> & {
+  reason?: string | null;
+};
 
 export interface Draft {
   text: string | null;

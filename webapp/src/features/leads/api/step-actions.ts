@@ -44,3 +44,21 @@ export function useStepAction() {
       ]),
   });
 }
+
+export interface UndoInput {
+  leadId: number;
+  reminderId: number;
+}
+
+/** Takes back the last Done, Skip or Snooze of a step while the server still allows it. */
+export function useUndoStep() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ reminderId }: UndoInput) => api<StepChange>(`/reminders/${reminderId}/undo`, { method: 'POST' }),
+    onSettled: (_data, _error, input) =>
+      Promise.all([
+        client.invalidateQueries({ queryKey: queryKeys.plan(input.leadId) }),
+        client.invalidateQueries({ queryKey: queryKeys.plans() }),
+      ]),
+  });
+}

@@ -8,7 +8,9 @@ import { haptic } from '../../../lib/telegram';
 import { useNow } from '../../../lib/use-now';
 import { useMe } from '../../../lib/me';
 import { usePlans } from '../api/plans';
+import { LEAD_STATUSES } from '../../../types/api';
 import { FILTERS, filterLeads, overdueBanner, sortLeads, type LeadFilter, type LeadSort } from '../utils/filters';
+import { STATUS_LABELS } from '../utils/outcomes';
 import { LeadCard } from './lead-card';
 
 export function Dashboard() {
@@ -77,6 +79,13 @@ export function Dashboard() {
           <div className="text-sm text-hint">steps due today</div>
         </div>
       </div>
+      {summary.by_status && summary.total_leads > 0 && (
+        <p className="mb-3 px-1 text-sm text-hint" data-testid="by-status">
+          {LEAD_STATUSES.filter((s) => (summary.by_status[s] ?? 0) > 0)
+            .map((s) => `${STATUS_LABELS[s]} ${summary.by_status[s]}`)
+            .join(' · ')}
+        </p>
+      )}
       <div className="mb-3 flex flex-wrap items-center gap-2">
         <div role="group" aria-label="Filter leads" className="flex flex-wrap gap-1">
           {FILTERS.map((f) => (

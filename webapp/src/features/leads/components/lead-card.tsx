@@ -1,6 +1,7 @@
 import { Link } from 'react-router';
 import type { Lead } from '../../../types/api';
 import { nextStep } from '../utils/filters';
+import { outcomeLabel, statusText } from '../utils/outcomes';
 import { relativeDue, statusLabel } from '../utils/step-status';
 import { StatusBadge } from './status-badge';
 
@@ -14,6 +15,7 @@ const PLAN_LABEL: Record<string, string> = {
 export function LeadCard({ lead, now, timeZone }: { lead: Lead; now: Date; timeZone: string }) {
   const step = nextStep(lead);
   const paused = lead.plan_status === 'paused';
+  const outcome = lead.plan_outcome;
   return (
     <li>
       <Link
@@ -31,9 +33,19 @@ export function LeadCard({ lead, now, timeZone }: { lead: Lead; now: Date; timeZ
               {[lead.title, lead.company].filter(Boolean).join(' · ') || '—'}
             </div>
           </div>
-          <span className="shrink-0 text-xs text-hint">{PLAN_LABEL[lead.plan_status] ?? lead.plan_status}</span>
+          <div className="flex shrink-0 flex-col items-end gap-0.5 text-xs">
+            <span className="rounded-full bg-bg2 px-2 py-0.5 font-medium" data-testid="lead-status">
+              {statusText(lead.status)}
+            </span>
+            <span className="text-hint">{outcome ? 'Finished' : (PLAN_LABEL[lead.plan_status] ?? lead.plan_status)}</span>
+          </div>
         </div>
-        {step ? (
+        {outcome ? (
+          <div className="mt-2 flex flex-wrap items-center gap-2 text-sm" data-testid="lead-outcome">
+            <StatusBadge label={outcomeLabel(outcome)} />
+            {lead.status_reason && <span className="min-w-0 flex-1 truncate text-hint">{lead.status_reason}</span>}
+          </div>
+        ) : step ? (
           <div className="mt-2 flex flex-wrap items-center gap-2 text-sm">
             <StatusBadge label={statusLabel(step, paused, now, timeZone)} />
             <span className="min-w-0 flex-1 truncate">{step.description}</span>

@@ -20,15 +20,17 @@ interface Props {
   step: Step;
   last: boolean;
   planPaused: boolean;
+  /** Finished with an outcome: the steps are history, with no actions. */
+  planFinished: boolean;
   now: Date;
   timeZone: string;
   onAction: (reminderId: number, action: StepAction) => void;
 }
 
-export function StepItem({ step, last, planPaused, now, timeZone, onAction }: Props) {
+export function StepItem({ step, last, planPaused, planFinished, now, timeZone, onAction }: Props) {
   const [open, setOpen] = useState(false);
   const label = statusLabel(step, planPaused, now, timeZone);
-  const canAct = isOpen(step) && step.reminder_id !== null;
+  const canAct = !planFinished && isOpen(step) && step.reminder_id !== null;
   const reminderId = step.reminder_id;
   return (
     <li className="relative flex gap-3 pb-4" data-testid="step" data-step-id={step.step_id} data-status={label.tone}>

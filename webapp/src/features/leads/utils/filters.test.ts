@@ -10,7 +10,9 @@ function lead(id: number, over: Partial<Lead> = {}): Lead {
     title: null,
     channel: null,
     context: null,
-    status: 'active',
+    status: 'reached_out',
+    plan_outcome: null,
+    status_reason: null,
     plan_status: 'active',
     plan_started_at: null,
     created_at: `2026-03-0${id}T09:00:00Z`,
@@ -28,12 +30,18 @@ const leads = [
   lead(2, { ...withStep, overdue_steps: 2, next_due_at: '2026-03-01T09:00:00Z' }),
   lead(3, { plan_status: 'none', name: 'Aaron' }),
   lead(4, { ...withStep, plan_status: 'paused', next_due_at: '2026-03-05T09:00:00Z' }),
-  lead(5, { ...withStep, plan_status: 'completed' }),
+  lead(5, { ...withStep, plan_status: 'completed', plan_outcome: 'closed_won', status: 'closed_won' }),
+  lead(6, { ...withStep, plan_status: 'completed', plan_outcome: 'not_interested', status: 'closed_lost' }),
+  lead(7, { ...withStep, plan_status: 'completed', plan_outcome: 'meeting_booked', status: 'meeting_booked' }),
 ];
 
 describe('filterLeads', () => {
   it('keeps everything for all', () => {
-    expect(filterLeads(leads, 'all').map((l) => l.id)).toEqual([1, 2, 3, 4, 5]);
+    expect(filterLeads(leads, 'all').map((l) => l.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+  it('splits open leads from won and lost ones', () => {
+    expect(filterLeads(leads, 'open').map((l) => l.id)).toEqual([1, 2, 3, 4, 7]);
+    expect(filterLeads(leads, 'closed').map((l) => l.id)).toEqual([5, 6]);
   });
   it('keeps active plans only', () => {
     expect(filterLeads(leads, 'active').map((l) => l.id)).toEqual([1, 2]);
@@ -53,13 +61,13 @@ describe('filterLeads', () => {
 
 describe('sortLeads', () => {
   it('puts the soonest next step first and leads with nothing due last', () => {
-    expect(sortLeads(leads, 'next_due').map((l) => l.id)).toEqual([2, 4, 1, 3, 5]);
+    expect(sortLeads(leads, 'next_due').map((l) => l.id)).toEqual([2, 4, 1, 3, 5, 6, 7]);
   });
   it('sorts by name', () => {
-    expect(sortLeads(leads, 'name').map((l) => l.id)).toEqual([3, 1, 2, 4, 5]);
+    expect(sortLeads(leads, 'name').map((l) => l.id)).toEqual([3, 1, 2, 4, 5, 6, 7]);
   });
   it('sorts newest first', () => {
-    expect(sortLeads(leads, 'created').map((l) => l.id)).toEqual([5, 4, 3, 2, 1]);
+    expect(sortLeads(leads, 'created').map((l) => l.id)).toEqual([7, 6, 5, 4, 3, 2, 1]);
   });
   it('composes with a filter', () => {
     expect(sortLeads(filterLeads(leads, 'active'), 'next_due').map((l) => l.id)).toEqual([2, 1]);

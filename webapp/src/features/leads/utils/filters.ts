@@ -1,7 +1,8 @@
 // The dashboard's quick filters and sort, applied on the client so switching is instant.
 import type { Lead, Step, Summary } from '../../../types/api';
+import { isClosed } from './outcomes';
 
-export type LeadFilter = 'all' | 'active' | 'overdue' | 'no_plan';
+export type LeadFilter = 'all' | 'active' | 'overdue' | 'no_plan' | 'open' | 'closed';
 export type LeadSort = 'next_due' | 'name' | 'created';
 
 export const FILTERS: { value: LeadFilter; label: string }[] = [
@@ -9,6 +10,8 @@ export const FILTERS: { value: LeadFilter; label: string }[] = [
   { value: 'active', label: 'Active plan' },
   { value: 'overdue', label: 'Overdue' },
   { value: 'no_plan', label: 'No plan' },
+  { value: 'open', label: 'Open' },
+  { value: 'closed', label: 'Closed' },
 ];
 
 export function filterLeads(leads: readonly Lead[], filter: LeadFilter): Lead[] {
@@ -21,6 +24,11 @@ export function filterLeads(leads: readonly Lead[], filter: LeadFilter): Lead[] 
       return leads.filter((lead) => lead.overdue_steps > 0);
     case 'no_plan':
       return leads.filter((lead) => lead.steps.length === 0);
+    // As GET /plans?filter=open|closed: closed means won or lost.
+    case 'open':
+      return leads.filter((lead) => !isClosed(lead.status));
+    case 'closed':
+      return leads.filter((lead) => isClosed(lead.status));
   }
 }
 

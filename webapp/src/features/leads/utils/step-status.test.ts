@@ -70,6 +70,7 @@ describe('statusLabel', () => {
     const labels = [
       statusLabel(step('completed', null), false, NOW, 'UTC'),
       statusLabel(step('skipped', null), false, NOW, 'UTC'),
+      statusLabel(step('cancelled', null), false, NOW, 'UTC'),
       statusLabel(step('pending', '2026-03-01T09:00:00Z'), true, NOW, 'UTC'),
       statusLabel(step('sent', '2026-03-04T09:00:00Z'), false, NOW, 'UTC'),
       statusLabel(step('sent', '2026-03-02T09:00:00Z'), false, NOW, 'UTC'),
@@ -80,6 +81,7 @@ describe('statusLabel', () => {
     expect(labels.map((l) => [l.text, l.tone])).toEqual([
       ['Done', 'green'],
       ['Skipped', 'gray'],
+      ['Cancelled', 'gray'],
       ['Paused', 'slate'],
       ['Due now', 'blue'],
       ['Overdue 2 days', 'red'],
@@ -109,8 +111,8 @@ describe('waiting steps', () => {
 describe('applyAction (optimistic)', async () => {
   const { applyAction } = await import('./optimistic');
   const base = {
-    id: 1, name: 'A', company: null, title: null, channel: null, context: null, status: 'active',
-    plan_status: 'active', plan_started_at: null, created_at: '2026-03-01T09:00:00Z',
+    id: 1, name: 'A', company: null, title: null, channel: null, context: null, status: 'reached_out' as const,
+    plan_outcome: null, status_reason: null, plan_status: 'active' as const, plan_started_at: null, created_at: '2026-03-01T09:00:00Z',
     next_due_at: null, next_step_id: 1, overdue_steps: 1, activity: [],
     steps: [1, 2].map((n) => ({
       step_id: n, reminder_id: 10 + n, position: n - 1, description: `s${n}`, timing: null,

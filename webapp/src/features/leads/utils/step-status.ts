@@ -72,6 +72,8 @@ export function statusLabel(
     case 'done':
       return { text: 'Done', tone: 'green', icon: '✓' };
     case 'skipped':
+      // Closed with a finished plan, not by the salesperson: not "skipped".
+      if (step.state === 'cancelled') return { text: 'Cancelled', tone: 'gray', icon: '–' };
       return { text: 'Skipped', tone: 'gray', icon: '⤼' };
     case 'paused':
       return { text: 'Paused', tone: 'slate', icon: '‖' };
