@@ -44,7 +44,8 @@ HOST = "127.0.0.1"
 # Longer than any healthy answer here; /healthz itself gives up on the database after 2 s.
 REQUEST_TIMEOUT_SECONDS = 5.0
 
-T = TypeVar("T")
+B = TypeVar("B")
+S = TypeVar("S")
 
 
 class BenchError(Exception):
@@ -525,13 +526,13 @@ async def checked_load(
 
 
 async def alternate(
-    baseline: Callable[[], Awaitable[T]],
-    subject: Callable[[], Awaitable[T]],
+    baseline: Callable[[], Awaitable[B]],
+    subject: Callable[[], Awaitable[S]],
     rounds: int,
-) -> tuple[list[T], list[T]]:
+) -> tuple[list[B], list[S]]:
     """baseline, subject, baseline, subject, …: drift in the machine's load hits both."""
-    baselines: list[T] = []
-    subjects: list[T] = []
+    baselines: list[B] = []
+    subjects: list[S] = []
     for number in range(1, rounds + 1):
         baselines.append(await baseline())
         subjects.append(await subject())
