@@ -69,6 +69,21 @@ async def test_click_through_a_reminder_in_the_outbox(
     status = await reminder_status(db, rid)
     assert status == "completed"
 
+    # ↩ Undo in the outbox takes the press back: the reminder has its buttons again.
+    response = await local.post(
+        "/dev/outbox/press",
+        data={
+            "chat_id": ana["chat_id"],
+            "message_id": ana["message_id"],
+            "data": f"eplan:undo:{rid}",
+        },
+    )
+    assert response.status_code == 303
+    assert outbox.toasts[-1]["text"] == "↩ Undone"
+    assert "✅ Done" not in ana["text"]
+    assert ana["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == done
+    assert await reminder_status(db, rid) == "sent"
+
 
 async def test_commands_from_the_outbox_page(
     local: httpx.AsyncClient, db: Database, clock: ManualClock
