@@ -84,10 +84,12 @@ async def resume_plan(lead_id: LeadId, user: CurrentUser, container: Deps) -> Le
     )
 
 
-@router.post("/plans/{lead_id}/finish", responses=errors(404, 409, *BODY_ERRORS))
+@router.post(
+    "/plans/{lead_id}/finish", response_model=FinishOut, responses=errors(404, 409, *BODY_ERRORS)
+)
 async def finish_plan(
     lead_id: LeadId, body: FinishIn, user: CurrentUser, container: Deps
-) -> FinishOut:
+) -> Response:
     """End the plan with what really happened: open steps cancelled, the plan completed
     with its outcome, the lead's status following (replied: in_progress; meeting_booked;
     not_interested and closed_lost: closed_lost; closed_won). The same outcome again is
@@ -97,4 +99,4 @@ async def finish_plan(
         container.db, user, body.outcome, body.reason, now, lead_id=lead_id
     )
     lead = LeadOut.model_validate(plans_service.lead_view(change.lead, change.reminders, user, now))
-    return FinishOut(changed=change.changed, lead=lead)
+    return model_response(FinishOut(changed=change.changed, lead=lead))
