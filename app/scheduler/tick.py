@@ -229,10 +229,17 @@ class Dispatcher:
                     await conn.execute(
                         text("SELECT pg_advisory_unlock(:key)"), {"key": DISPATCH_LOCK_KEY}
                     )
-                except BaseException:
+                except Exception as exc:
                     # A connection that cannot unlock (cut, or left mid-statement by a
                     # cancelled extension) must not go back to the pool holding the lock:
-                    # closed, it releases the lock with its session.
+                    # closed, it releases the lock with its session. The pass's own outcome
+                    # stands: its work was done (or failed) before this.
+                    log.warning(
+                        "dispatch lock released by closing its session: %s",
+                        exception_summary(exc),
+                    )
+                    await conn.invalidate()
+                except BaseException:
                     await conn.invalidate()
                     raise
 
@@ -241,8 +248,9 @@ class Dispatcher:
         self._held = []
         self._hold_until = _loop_time() + HOLD_FOR
         self._held_back = False
+        done = asyncio.Event()
         work = asyncio.create_task(self._work(counts))
-        keeper = asyncio.create_task(self._keep_leases(leader))
+        keeper = asyncio.create_task(self._keep_leases(leader, done))
         try:
             await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
             if keeper.done() and not work.done():
@@ -250,9 +258,15 @@ class Dispatcher:
                 # HOLD_MARGIN to be answered (and recorded) before the work is cut short.
                 self._hold_until = -math.inf
                 await asyncio.wait({work}, timeout=HOLD_MARGIN)
+            # The work is over: the keeper stops after the extension in flight, if any (it
+            # is bounded by the hold). Cancelled mid-statement instead, it would leave the
+            # dispatch lock's session unusable, and the unlock would fail.
+            done.set()
+            await asyncio.wait({keeper}, timeout=HOLD_FOR)
         finally:
+            done.set()
             for task in (work, keeper):
-                if not task.done() or task is keeper:
+                if not task.done():
                     task.cancel()
             await asyncio.gather(work, keeper, return_exceptions=True)
             if self._pending:
@@ -364,14 +378,17 @@ class Dispatcher:
             self.sender.pacer.pause(self.sender.pacer.window)
         self._waited_for = claimers
 
-    async def _keep_leases(self, leader: AsyncConnection | None) -> None:
+    async def _keep_leases(self, leader: AsyncConnection | None, done: asyncio.Event) -> None:
         """Every KEEP_EVERY seconds of a pass, extend the leases of the batch in hand; raise
         when an extension fails, or has not answered by the time the pass must stop sending
         (HOLD_FOR after the last one that succeeded). On PostgreSQL it runs on the session
         that holds the dispatch lock (a bare round trip when no batch is in hand), so it
-        also proves the lock is still this pass's."""
+        also proves the lock is still this pass's. Returns once `done` is set."""
         while True:
-            await asyncio.sleep(KEEP_EVERY)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), KEEP_EVERY)
+            if done.is_set():
+                return
             ids = self._held
             started = _loop_time()
             async with asyncio.timeout(max(0.0, self._hold_until - started)):

@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -34,6 +35,7 @@ from sqlalchemy.engine import URL
 from app.clock import SystemClock
 from app.db.database import Database
 from app.links import Links
+from app.repositories import claims as claims_repo
 from app.scheduler import tick
 from app.scheduler.metrics import DispatchMetrics
 from app.scheduler.tick import (
@@ -275,6 +277,40 @@ async def test_a_process_that_wakes_after_its_hold_sends_nothing_more(
             late = [c for c in fake.sent_messages() if c.at > woke_at + 0.3]
             assert not late, f"{len(late)} sent after waking past the hold"
             assert len(fake.sent_messages()) < TOTAL
+        finally:
+            await bot.session.close()
+            await db.dispose()
+
+
+@requires_postgres
+async def test_a_pass_ending_mid_extension_ends_well(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keeper extends on the dispatch lock's session; a pass that ends while an
+    extension is on the wire lets it finish rather than cut it off (which left the session
+    unusable: the unlock failed, and a pass that had sent everything answered 500)."""
+    monkeypatch.setattr(tick, "KEEP_EVERY", 0.001)
+    extend = claims_repo.extend
+
+    async def slow_extend(conn: Any, **kwargs: Any) -> None:
+        await conn.execute(text("SELECT pg_sleep(0.2)"))  # an extension always on the wire
+        await extend(conn, **kwargs)
+
+    monkeypatch.setattr(claims_repo, "extend", slow_extend)
+    async with throwaway_database("postgresql", tmp_path) as url, FakeTelegram() as fake:
+        db = Database.from_url(url)
+        bot = make_bot(fake, timeout=5)
+        try:
+            now = datetime.now(UTC)
+            await seed_reminders(
+                db, users_count=20, per_user=1, due_at=now - timedelta(minutes=1), now=now
+            )
+            sender = Sender(BotTransport(bot), SystemClock(), global_rate=1000, per_chat_rate=100)
+            dispatcher = _dispatcher(db, sender, "steady")
+            for _ in range(3):
+                counts = await dispatcher.run_pass()  # raises if any pass fails
+                assert not counts.busy  # the last pass's lock was given back
+            assert len(fake.sent_messages()) == 20
         finally:
             await bot.session.close()
             await db.dispose()
