@@ -52,13 +52,13 @@ async def write(
     # No deadlock with the dispatcher, whatever order PostgreSQL runs these in: it records
     # reminders without taking the users row (see users_repo.plans_version), and every other
     # writer of a user's steps holds the lead's lock, taken first, as this one does.
-    # The entries go as one multi-row INSERT, which takes their ids in the order given: the
-    # log is read in id order (sibling CTEs run in no particular order, one INSERT each
-    # would not keep it).
+    # The order of sibling CTEs is unspecified, and the log is read in id order; so one
+    # entry (nearly every transition) goes along, several go after, in order.
+    along = activity[0] if len(activity) == 1 else None
     shape = _Shape(
         reminders=tuple(tuple(sorted(values)) for _, values in reminder_updates),
         lead=tuple(sorted(lead_values)),
-        activity=len(activity),
+        activity=along is not None,
         wake=wake,
     )
     params: dict[str, Any] = {"p_telegram_id": telegram_id, "p_lead_id": lead_id}
@@ -66,13 +66,13 @@ async def write(
         params[f"r{index}_id"] = reminder_id
         params.update((f"r{index}_{column}", value) for column, value in values.items())
     params.update((f"l_{column}", value) for column, value in lead_values.items())
-    for index, entry in enumerate(activity):
-        params.update(
-            (f"a{index}_{column}", value) for column, value in activity_repo.row(entry).items()
-        )
+    if along is not None:
+        params.update((f"a_{column}", value) for column, value in activity_repo.row(along).items())
     if wake:
         wake_after_commit(conn)
     await conn.execute(_statement(shape), params)
+    if len(activity) > 1:
+        await activity_repo.add(conn, activity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ class _Shape:
 
     reminders: tuple[tuple[str, ...], ...]
     lead: tuple[str, ...]
-    activity: int  # how many log entries
+    activity: bool
     wake: bool
 
 
@@ -116,8 +116,7 @@ def _statement(shape: _Shape) -> Select[Any]:
         )
     if shape.activity:
         columns = tuple(activity_repo.ROW_COLUMNS)
-        rows = [bound(log_table, f"a{index}_", columns) for index in range(shape.activity)]
-        ctes.append(insert(log_table).values(rows).cte("activity"))
+        ctes.append(insert(log_table).values(bound(log_table, "a_", columns)).cte("activity"))
     # Data-modifying CTEs run whether or not the outer SELECT reads them; NOTIFY in the same
     # statement is delivered at commit, exactly like a NOTIFY statement of its own.
     return select(notify_call() if shape.wake else literal(1)).add_cte(*ctes)
